@@ -1,0 +1,173 @@
+"""Reading inventories of real hosts: YAML and OpenSSH config files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workshop.errors import UsageError
+from workshop.lab.inventory_parse import default_roles, is_ssh_config, parse_inventory
+from workshop.lab.node import Node, SSHEndpoint
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "vagrant"
+
+
+def write(tmp_path: Path, text: str, name: str = "inventory") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_yaml_inventory(tmp_path):
+    path = write(
+        tmp_path,
+        """
+defaults:
+  user: ubuntu
+  identity_file: keys/lab
+nodes:
+  - name: node-1
+    host: 203.0.113.11
+    address: 10.0.0.11
+  - name: node-2
+    host: 203.0.113.12
+    port: 2222
+  - name: node-3
+    host: node3.example
+    user: admin
+    identity_file: [/etc/lab/a, ~/b]
+""",
+        "hosts.yml",
+    )
+    nodes = parse_inventory(path)
+    assert [n.name for n in nodes] == ["node-1", "node-2", "node-3"]
+    assert [n.role for n in nodes] == ["manager", "manager", "worker"]
+    assert nodes[0] == Node(
+        name="node-1",
+        role="manager",
+        address="10.0.0.11",
+        ssh=SSHEndpoint("203.0.113.11", 22, "ubuntu", (str(tmp_path / "keys" / "lab"),)),
+    )
+    assert nodes[1].ssh.port == 2222
+    assert nodes[1].address == "203.0.113.12"  # address defaults to the SSH host
+    assert nodes[2].ssh.user == "admin"
+    assert nodes[2].ssh.identity_files == ("/etc/lab/a", str(Path("~/b").expanduser()))
+    assert all(n.state == "running" for n in nodes)
+
+
+def test_yaml_host_defaults_to_name(tmp_path):
+    nodes = parse_inventory(write(tmp_path, "nodes:\n  - name: alpha\n  - {name: beta}\n"))
+    assert [(n.name, n.ssh.host, n.role) for n in nodes] == [
+        ("alpha", "alpha", "manager"),
+        ("beta", "beta", "worker"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("count", "roles"),
+    [
+        (1, ["manager"]),
+        (2, ["manager", "worker"]),
+        (3, ["manager", "manager", "worker"]),
+        (5, ["manager", "manager", "worker", "worker", "worker"]),
+    ],
+)
+def test_default_roles(count, roles):
+    assert default_roles(count) == roles
+
+
+def test_explicit_roles_make_the_others_workers(tmp_path):
+    text = "nodes:\n  - name: a\n  - name: b\n    role: manager\n  - name: c\n"
+    nodes = parse_inventory(write(tmp_path, text))
+    assert [n.role for n in nodes] == ["worker", "manager", "worker"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nodes:\n  - host: 10.0.0.1\n", "node #1 has no 'name'"),
+        ("nodes:\n  - name: a\n  - name: a\n", "node 'a' is listed twice"),
+        (
+            "nodes:\n  - name: a\n    role: leader\n",
+            "role of a 'leader' is not valid; choose one of: manager, worker",
+        ),
+        ("nodes:\n  - name: a\n    role: worker\n", "no node has role 'manager'"),
+        ("nodes:\n  - name: a\n    hots: x\n", "unknown key(s) 'hots'; valid keys are: name, host"),
+        ("nodes:\n  - name: a\n    port: ssh\n", "port must be a number, got 'ssh'"),
+        ("nodes:\n  - name: a\n    port: 70000\n", "port must be between 1 and 65535"),
+        ("nodes:\n  - name: a b\n", "name 'a b' must use only"),
+        ("nodes:\n  - just-a-string\n", "node #1 must be a mapping"),
+        ("nodes: []\n", "lists no nodes"),
+        ("nodes: node-1\n", "'nodes' must be a list"),
+        ("servers: []\n", "must be YAML with a 'nodes:' list"),
+        ("nodes: [\n", "neither an SSH config nor valid YAML"),
+        ("defaults: {password: x}\nnodes: [{name: a}]\n", "unknown key(s) 'password'"),
+    ],
+)
+def test_yaml_mistakes_are_usage_errors(tmp_path, text, message):
+    with pytest.raises(UsageError) as caught:
+        parse_inventory(write(tmp_path, text))
+    assert message in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        parse_inventory(tmp_path / "nope.yml")
+
+
+def test_ssh_config_inventory(tmp_path):
+    path = write(
+        tmp_path,
+        """
+Host node-1
+  # role: worker
+  HostName 203.0.113.11
+Host node-2  # role: manager
+  HostName 203.0.113.12
+  # address: 10.0.0.12
+Host node-3
+  HostName 203.0.113.13
+Host *
+  User ubuntu
+  IdentityFile ~/.ssh/lab
+""",
+        "ssh_config",
+    )
+    nodes = parse_inventory(path)
+    assert [(n.name, n.role, n.address) for n in nodes] == [
+        ("node-1", "worker", "203.0.113.11"),
+        ("node-2", "manager", "10.0.0.12"),
+        ("node-3", "worker", "203.0.113.13"),
+    ]
+    assert nodes[0].ssh == SSHEndpoint(
+        "203.0.113.11", 22, "ubuntu", (str(Path("~/.ssh/lab").expanduser()),)
+    )
+
+
+def test_ssh_config_inventory_default_roles(tmp_path):
+    nodes = parse_inventory(DATA / "ssh-config-draft.txt")
+    assert [(n.name, n.role, n.address) for n in nodes] == [
+        ("node-1", "manager", "172.17.0.2"),
+        ("node-2", "manager", "172.17.0.3"),
+        ("node-3", "worker", "172.17.0.4"),
+    ]
+
+
+def test_ssh_config_bad_role(tmp_path):
+    with pytest.raises(UsageError, match="role of a 'boss' is not valid"):
+        parse_inventory(write(tmp_path, "Host a\n  # role: boss\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Host node-1\n  HostName x\n", True),
+        ("  host web\n", True),
+        ("nodes:\n  - name: a\n    host: 10.0.0.1\n", False),
+        ("host: a\n", False),
+        ("nodes:\n  - {name: a, host : b}\n", False),
+    ],
+)
+def test_format_detection(text, expected):
+    assert is_ssh_config(text) is expected

@@ -1,0 +1,269 @@
+"""SwarmReader against a fake lab that answers with recorded docker output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from workshop.errors import CommandFailed, NodeUnreachable, WorkshopError
+from workshop.lab.results import Results, RunResult
+from workshop.swarm import Quorum, SwarmReader, SwarmUnavailable
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
+NO_LEADER = (
+    "Error response from daemon: rpc error: code = Unknown desc = The swarm does not "
+    "have a leader. It's possible that too few managers are online. Make sure more than "
+    "half of the managers are online.\n"
+)
+NOT_MANAGER = (
+    "Error response from daemon: This node is not a swarm manager. Worker nodes can't be "
+    "used to view or modify cluster state. Please run this command on a manager node or "
+    "promote the current node to a manager.\n"
+)
+
+Answer = Callable[[str], RunResult]
+
+
+@dataclass(frozen=True)
+class FakeNode:
+    name: str
+
+
+def result(node: str, command: str, rc: int | None = 0, stdout: str = "",
+           stderr: str = "", error: str | None = None) -> RunResult:
+    return RunResult(node=node, command=command, rc=rc, stdout=stdout, stderr=stderr,
+                     duration=0.01, started=0.0, finished=0.01, error=error)
+
+
+def recorded(node: str, node_ls: str = "node-ls-draft.jsonl",
+             extra: dict[str, str] | None = None) -> Answer:
+    """A manager answering from recorded files (``extra``: command prefix -> text)."""
+
+    def answer(command: str) -> RunResult:
+        files = {
+            "docker node ls": (DATA / node_ls).read_text(),
+            "docker node inspect": (DATA / "node-inspect-draft.json").read_text(),
+            "docker service ls": (DATA / "service-ls-draft.jsonl").read_text(),
+            "docker service ps helloworld": (
+                DATA / "service-ps-helloworld-draft.jsonl"
+            ).read_text(),
+        }
+        for prefix, text in [*(extra or {}).items(), *files.items()]:
+            if command.startswith(prefix):
+                if "desired-state=running" in command:
+                    text = "".join(
+                        line for line in text.splitlines(keepends=True)
+                        if json.loads(line)["DesiredState"] == "Running"
+                    )
+                return result(node, command, stdout=text)
+        return result(node, command, rc=1, stderr=f"Error: No such service: {command}\n")
+
+    return answer
+
+
+def unreachable(node: str) -> Answer:
+    return lambda command: result(node, command, rc=None, error="timed out after 7 s")
+
+
+def says(node: str, stderr: str) -> Answer:
+    return lambda command: result(node, command, rc=1, stderr=stderr)
+
+
+def raises(node: str) -> Answer:
+    def answer(command: str) -> RunResult:
+        raise NodeUnreachable(node, "192.168.56.11", "Connection refused")
+
+    return answer
+
+
+class FakeLab:
+    """Managers node-1 and node-2; each answers through a function of the command."""
+
+    def __init__(self, **answers: Answer) -> None:
+        self.answers = {name.replace("_", "-"): answer for name, answer in answers.items()}
+        self.calls: list[tuple[str, str, bool, float]] = []
+
+    @property
+    def managers(self) -> list[FakeNode]:
+        return [FakeNode("node-1"), FakeNode("node-2")]
+
+    def run(self, command: str, on: str | list[str] = "all", sudo: bool = False,
+            timeout: float = 60) -> Results:
+        assert isinstance(on, str)
+        self.calls.append((on, command, sudo, timeout))
+        return Results([self.answers[on](command)])
+
+    @property
+    def asked(self) -> list[str]:
+        return [node for node, *_ in self.calls]
+
+
+def test_reads_nodes_with_addresses_from_first_manager() -> None:
+    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    nodes = SwarmReader(lab, timeout=7).nodes()
+    assert [(n.hostname, n.address) for n in nodes] == [
+        ("node-1", "192.168.56.11"), ("node-2", "192.168.56.12"), ("node-3", "192.168.56.13"),
+    ]
+    assert lab.asked == ["node-1", "node-1"]
+    _node, command, sudo, timeout = lab.calls[0]
+    assert command == "docker node ls --format '{{json .}}'"
+    assert sudo is True and timeout == 7
+    assert lab.calls[1][1].startswith("docker node inspect x8k2m4q9w1e5r7t3y6u0i2o4p ")
+
+
+@pytest.mark.parametrize(
+    "first",
+    [unreachable("node-1"), raises("node-1"), says("node-1", NOT_MANAGER),
+     says("node-1", NO_LEADER)],
+    ids=["unreachable", "raises-unreachable", "not-a-manager", "no-leader"],
+)
+def test_fails_over_to_next_manager(first: Answer) -> None:
+    lab = FakeLab(node_1=first, node_2=recorded("node-2"))
+    reader = SwarmReader(lab, timeout=7)
+    services = reader.services()
+    assert [s.name for s in services] == ["helloworld", "web", "agent"]
+    assert lab.asked == ["node-1", "node-2"]
+    assert reader.last_manager == "node-2"
+    reader.services()  # the manager that answered is asked first next time
+    assert lab.asked[2:] == ["node-2"]
+    assert all(timeout == 7 for *_, timeout in lab.calls)
+
+
+def test_error_names_every_manager_when_all_fail() -> None:
+    lab = FakeLab(node_1=unreachable("node-1"), node_2=says("node-2", NO_LEADER))
+    with pytest.raises(SwarmUnavailable) as caught:
+        SwarmReader(lab).services()
+    error = caught.value
+    assert isinstance(error, WorkshopError)
+    assert [a.manager for a in error.attempts] == ["node-1", "node-2"]
+    message = str(error)
+    assert "docker service ls" in message
+    assert "node-1: timed out after 7 s" in message
+    assert "node-2: " in message and "does not have a leader" in message
+    assert error.no_leader and "majority" in message
+
+
+def test_command_that_did_not_finish_fails_over() -> None:
+    lab = FakeLab(node_1=lambda c: result("node-1", c, rc=None), node_2=says("node-2", NOT_MANAGER))
+    with pytest.raises(SwarmUnavailable, match="node-1: did not finish within 3 s"):
+        SwarmReader(lab, timeout=3).nodes()
+    assert lab.asked == ["node-1", "node-2"]
+
+
+def test_failure_of_the_command_itself_is_not_failed_over() -> None:
+    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    with pytest.raises(CommandFailed) as caught:
+        SwarmReader(lab).tasks("nope")
+    assert caught.value.node == "node-1" and caught.value.rc == 1
+    assert lab.asked == ["node-1"]
+
+
+def test_tasks_filter_on_desired_state() -> None:
+    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    reader = SwarmReader(lab)
+    assert len(reader.tasks("helloworld")) == 5
+    assert "--filter desired-state=running" in lab.calls[-1][1]
+    assert "--no-trunc" in lab.calls[-1][1]
+    assert len(reader.tasks("helloworld", desired=None)) == 6
+    assert "--filter" not in lab.calls[-1][1]
+
+
+def test_replica_distribution_counts_running_tasks_per_node() -> None:
+    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    reader = SwarmReader(lab)
+    assert reader.replica_distribution("helloworld") == {"node-1": 2, "node-2": 1, "node-3": 1}
+    # helloworld.5 is still preparing on node-2
+    everything = reader.replica_distribution("helloworld", state=None)
+    assert everything == {"node-1": 2, "node-2": 2, "node-3": 1}
+
+
+WEB_PS = "".join(
+    json.dumps({"CurrentState": "Running 1 minute ago", "DesiredState": "Running",
+                "Error": "", "ID": f"t{slot}", "Image": "web:1", "Name": f"web.{slot}",
+                "Node": node, "Ports": ""}) + "\n"
+    for slot, node in [(1, "node-1"), (2, "node-2"), (3, "node-1")]
+)
+
+
+def test_distribution_includes_nodes_without_tasks_and_marks() -> None:
+    answer = recorded("node-1", "node-ls-faults-draft.jsonl", {"docker service ps web": WEB_PS})
+    lab = FakeLab(node_1=answer, node_2=answer)
+    distribution = SwarmReader(lab).replica_distribution("web")
+    assert dict(distribution) == {"node-1": 2, "node-2": 1, "node-3": 0}
+    assert list(distribution) == ["node-1", "node-2", "node-3"]
+    assert distribution.total == 3
+    assert distribution.marks == {"node-1": "down", "node-3": "drain"}
+    lines = repr(distribution).splitlines()
+    assert lines[0] == "web: 3 tasks on 2 nodes"
+    assert lines[1].split() == ["NODE", "TASKS"]
+    assert lines[2].split() == ["node-1", "2", "##", "(down)"]
+    assert lines[4].split() == ["node-3", "0", "(drain)"]
+
+
+def test_distributions_of_all_services_share_one_service_ps() -> None:
+    answer = recorded("node-1", extra={"docker service ps helloworld web agent": WEB_PS})
+    lab = FakeLab(node_1=answer, node_2=answer)
+    distributions = SwarmReader(lab).distributions()
+    assert list(distributions) == ["helloworld", "web", "agent"]
+    assert distributions["web"] == {"node-1": 2, "node-2": 1, "node-3": 0}
+    assert distributions["agent"] == {"node-1": 0, "node-2": 0, "node-3": 0}
+    assert sum(" service ps " in command for _, command, *_ in lab.calls) == 1
+
+
+def test_leader_and_quorum() -> None:
+    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    reader = SwarmReader(lab)
+    leader = reader.leader()
+    assert leader is not None and leader.hostname == "node-1"
+    quorum = reader.quorum()
+    assert (quorum.managers, quorum.reachable, quorum.leader) == (2, 2, "node-1")
+    assert quorum.tolerance == 0
+
+
+def test_quorum_after_a_manager_failed() -> None:
+    answer = recorded("node-2", "node-ls-faults-draft.jsonl")
+    lab = FakeLab(node_1=unreachable("node-1"), node_2=answer)
+    quorum = SwarmReader(lab).quorum()
+    assert quorum == Quorum(managers=3, reachable=2, leader="node-2")
+    assert quorum.summary == "quorum OK, tolerates no failure"
+
+
+def test_quorum_without_a_leader_is_estimated() -> None:
+    lab = FakeLab(node_1=unreachable("node-1"), node_2=says("node-2", NO_LEADER))
+    reader = SwarmReader(lab)
+    quorum = reader.quorum()
+    assert quorum == Quorum(managers=2, reachable=1, leader=None)
+    assert not quorum.has_quorum
+    assert reader.leader() is None
+    sample = reader.sample("helloworld", t=12.5, event="node-1 powered off")
+    assert (sample.running, sample.leader, sample.event) == (None, None, "node-1 powered off")
+
+
+def test_quorum_without_any_answer_raises() -> None:
+    lab = FakeLab(node_1=unreachable("node-1"), node_2=unreachable("node-2"))
+    with pytest.raises(SwarmUnavailable) as caught:
+        SwarmReader(lab).quorum()
+    assert not caught.value.no_leader
+
+
+def test_sample_counts_running_tasks_and_leader() -> None:
+    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    sample = SwarmReader(lab).sample("helloworld", t=3.0)
+    assert (sample.t, sample.running, sample.leader, sample.event) == (3.0, 4, "node-1", None)
+
+
+def test_managers_learned_from_the_swarm_are_asked_too() -> None:
+    faults = recorded("node-2", "node-ls-faults-draft.jsonl")
+    lab = FakeLab(node_1=recorded("node-1", "node-ls-faults-draft.jsonl"), node_2=faults,
+                  node_3=recorded("node-3", "node-ls-faults-draft.jsonl"))
+    reader = SwarmReader(lab)
+    reader.nodes()  # node-3 was promoted: the swarm reports it as a manager
+    assert reader.candidates() == ["node-1", "node-2", "node-3"]
+    lab.answers["node-1"] = unreachable("node-1")
+    lab.answers["node-2"] = says("node-2", NO_LEADER)
+    assert len(reader.services()) == 3
+    assert lab.asked[-3:] == ["node-1", "node-2", "node-3"]

@@ -1,0 +1,146 @@
+"""The `workshop` command: up, status, ssh, run, doctor, down."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from workshop.errors import WorkshopError
+from workshop.lab import Lab, find_project
+
+__all__ = ["main"]
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    lab = Lab.from_vagrant(find_project(), discover=False)
+    lab.up(progress=_say if args.verbose else _brief)
+    print(repr(lab))
+    return 0
+
+
+def _brief(line: str) -> None:
+    """Progress worth a line without --verbose: Vagrant's ==> steps and the kit's own."""
+    text = line.strip()
+    if text.startswith("==>") or text.startswith(
+        ("Node image", "Removing", "Building", "Making", "Importing")
+    ):
+        _say(text)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    lab = Lab.connect()
+    print(repr(lab))
+    reach = lab.run("true", timeout=10)
+    bad = [r for r in reach if r.failed]
+    for result in bad:
+        print(f"{result.node}: {result.error or f'exit {result.rc}'}")
+    print(f"{len(reach) - len(bad)} of {len(reach)} nodes answer over SSH.")
+    return 0 if not bad else 1
+
+
+def _cmd_ssh(args: argparse.Namespace) -> int:
+    lab = Lab.connect()
+    node = lab.node(args.node)
+    ssh = node.ssh
+    cmd = ["ssh", "-p", str(ssh.port)]
+    for key in ssh.identity_files:
+        cmd += ["-i", key, "-o", "IdentitiesOnly=yes"]
+    if lab.source.kind == "vagrant":
+        # Lab machines get new host keys whenever they are recreated.
+        cmd += [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+        ]
+    cmd.append(f"{ssh.user}@{ssh.host}" if ssh.user else ssh.host)
+    cmd += args.command
+    os.execvp("ssh", cmd)
+    return 0  # not reached
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    lab = Lab.connect()
+    on = args.on or "all"
+    target: str | list[str] = on.split(",") if "," in on else on
+    results = lab.run(" ".join(args.command), on=target, sudo=args.sudo, timeout=args.timeout)
+    print(results)
+    return 0 if not results.failed else 1
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from workshop.doctor import run_doctor
+    from workshop.settings import LabSettings
+
+    project = find_project()
+    report = run_doctor(project, LabSettings.load(project))
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _cmd_down(args: argparse.Namespace) -> int:
+    lab = Lab.from_vagrant(find_project(), discover=False)
+    lab.destroy(progress=_say if args.verbose else _brief)
+    print("The lab is gone: no machine, container, volume or network of it is left.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="workshop", description="Drive the Swarm Workshop lab.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="build the node image if needed and start every node")
+    up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    up.set_defaults(func=_cmd_up)
+
+    sub.add_parser("status", help="the nodes, their states, and whether they answer").set_defaults(
+        func=_cmd_status
+    )
+
+    ssh = sub.add_parser("ssh", help="open a shell on a node (or run a command there)")
+    ssh.add_argument("node", help="node name, e.g. node-2")
+    ssh.add_argument(
+        "command", nargs=argparse.REMAINDER, help="a command to run instead of a shell"
+    )
+    ssh.set_defaults(func=_cmd_ssh)
+
+    run = sub.add_parser("run", help="run a shell command on nodes in parallel")
+    run.add_argument("command", nargs="+", help="the command line (quote it)")
+    run.add_argument("--on", help="all (default), managers, workers, a node, or node-1,node-3")
+    run.add_argument("--sudo", action="store_true", help="run as root")
+    run.add_argument("--timeout", type=float, default=120.0, help="seconds per node (default 120)")
+    run.set_defaults(func=_cmd_run)
+
+    sub.add_parser(
+        "doctor", help="check this host and say how to fix what is missing"
+    ).set_defaults(func=_cmd_doctor)
+
+    down = sub.add_parser("down", help="destroy the lab, leaving nothing behind")
+    down.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    down.set_defaults(func=_cmd_down)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `workshop` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except WorkshopError as exc:
+        print(f"workshop {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

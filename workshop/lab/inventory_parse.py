@@ -1,0 +1,219 @@
+"""Read an inventory of real hosts (not made by Vagrant) into :class:`Node` objects.
+
+Two formats are accepted, told apart by content:
+
+YAML::
+
+    defaults:            # optional, for every node
+      user: ubuntu
+      identity_file: ~/.ssh/lab_ed25519
+    nodes:
+      - name: node-1
+        host: 203.0.113.11      # SSH host (default: the name)
+        port: 22                # optional
+        address: 10.0.0.11      # lab address (default: host)
+        role: manager           # optional
+      - name: node-2
+        host: 203.0.113.12
+
+An OpenSSH config file (any line ``Host <name>``), where each concrete host is a
+node and comments in its block give what SSH has no keyword for::
+
+    Host node-1
+      # role: manager
+      # address: 10.0.0.11
+      HostName 203.0.113.11
+      User ubuntu
+
+Roles: when no node names one, the first two nodes are managers if there are three
+or more nodes, else the first one; when some do, the others are workers. Relative
+``identity_file`` paths in YAML are relative to the inventory file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workshop.errors import UsageError
+from workshop.lab.node import ROLES, Node, Role, SSHEndpoint
+from workshop.lab.vagrant_parse import (
+    endpoint_from_options,
+    ssh_config_blocks,
+    ssh_config_hosts,
+    ssh_config_options,
+)
+
+__all__ = ["default_roles", "is_ssh_config", "parse_inventory"]
+
+_SSH_HOST_LINE = re.compile(r"^\s*host\s+[^\s:=]", re.IGNORECASE | re.MULTILINE)
+_NODE_KEYS = ("name", "host", "port", "user", "identity_file", "role", "address")
+_DEFAULT_KEYS = ("port", "user", "identity_file")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    ssh: SSHEndpoint
+    role: str | None
+    address: str | None
+
+
+def is_ssh_config(text: str) -> bool:
+    """Whether ``text`` looks like an OpenSSH config (has a ``Host <name>`` line)."""
+    return _SSH_HOST_LINE.search(text) is not None
+
+
+def default_roles(count: int) -> list[Role]:
+    """Roles for ``count`` nodes when the inventory names none.
+
+    Args:
+        count: Number of nodes.
+
+    Returns:
+        Two managers first if ``count >= 3``, else one; workers after them.
+    """
+    managers = 2 if count >= 3 else 1
+    return ["manager" if i < managers else "worker" for i in range(count)]
+
+
+def parse_inventory(path: str | Path) -> list[Node]:
+    """Read an inventory file (YAML or OpenSSH config) into nodes.
+
+    Args:
+        path: The inventory file.
+
+    Returns:
+        The nodes, in file order.
+
+    Raises:
+        UsageError: The file is missing or malformed: a node without a name, a
+            duplicate name, a bad role, an unknown key, no manager.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"inventory file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    entries = _from_ssh_config(text) if is_ssh_config(text) else _from_yaml(text, path)
+    return _nodes(entries, path)
+
+
+def _nodes(entries: list[_Entry], path: Path) -> list[Node]:
+    if not entries:
+        raise UsageError(f"{path} lists no nodes")
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise UsageError(f"{path}: node {entry.name!r} is listed twice")
+        seen.add(entry.name)
+        if entry.role is not None and entry.role not in ROLES:
+            raise UsageError.choice(f"{path}: role of {entry.name}", entry.role, ROLES)
+    if all(entry.role is None for entry in entries):
+        roles: list[Role] = default_roles(len(entries))
+    else:
+        roles = ["manager" if entry.role == "manager" else "worker" for entry in entries]
+        if "manager" not in roles:
+            raise UsageError(f"{path}: no node has role 'manager'; a swarm needs at least one")
+    return [
+        Node(name=entry.name, role=role, address=entry.address or entry.ssh.host, ssh=entry.ssh)
+        for entry, role in zip(entries, roles, strict=True)
+    ]
+
+
+def _from_ssh_config(text: str) -> list[_Entry]:
+    blocks = ssh_config_blocks(text)
+    entries = []
+    for name in ssh_config_hosts(blocks):
+        options = ssh_config_options(blocks, name)
+        keys = options.get("identityfile", [])
+        options["identityfile"] = [str(Path(key).expanduser()) for key in keys]
+        notes: dict[str, str] = {}
+        for block in blocks:
+            if name in block.patterns:
+                for key, value in block.notes.items():
+                    notes.setdefault(key, value)
+        entries.append(
+            _Entry(
+                name=name,
+                ssh=endpoint_from_options(name, options),
+                role=notes.get("role"),
+                address=notes.get("address"),
+            )
+        )
+    return entries
+
+
+def _from_yaml(text: str, path: Path) -> list[_Entry]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path} is neither an SSH config nor valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or "nodes" not in data:
+        raise UsageError(
+            f"{path} must be YAML with a 'nodes:' list (or an SSH config with Host lines)"
+        )
+    _check_keys(data, ("nodes", "defaults"), str(path))
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{path}: 'defaults' must be a mapping of {', '.join(_DEFAULT_KEYS)}")
+    _check_keys(defaults, _DEFAULT_KEYS, f"{path} defaults")
+    nodes = data["nodes"]
+    if not isinstance(nodes, list):
+        raise UsageError(f"{path}: 'nodes' must be a list of mappings with name and host")
+    return [_yaml_entry(item, i, defaults, path) for i, item in enumerate(nodes, start=1)]
+
+
+def _check_keys(data: dict[Any, Any], valid: tuple[str, ...], where: str) -> None:
+    unknown = [str(key) for key in data if key not in valid]
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"valid keys are: {', '.join(valid)}"
+        )
+
+
+def _text(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f"{what} must be text, got {value!r}")
+    return str(value)
+
+
+def _yaml_entry(item: object, index: int, defaults: dict[str, Any], path: Path) -> _Entry:
+    where = f"{path}: node #{index}"
+    if not isinstance(item, dict):
+        raise UsageError(f"{where} must be a mapping with at least 'name', got {item!r}")
+    _check_keys(item, _NODE_KEYS, where)
+    name = _text(item.get("name"), f"{where} name")
+    if not name:
+        raise UsageError(f"{where} has no 'name'")
+    if not _NAME.fullmatch(name):
+        raise UsageError(f"{where}: name {name!r} must use only letters, digits, '.', '_', '-'")
+    where = f"{path}: node {name}"
+    merged = {**defaults, **item}
+    port = merged.get("port", 22)
+    if isinstance(port, bool) or not isinstance(port, int | str) or not str(port).isdigit():
+        raise UsageError(f"{where}: port must be a number, got {port!r}")
+    if not 1 <= int(port) <= 65535:
+        raise UsageError(f"{where}: port must be between 1 and 65535, got {port}")
+    files = merged.get("identity_file") or []
+    files = [files] if isinstance(files, str) else files
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise UsageError(f"{where}: identity_file must be a path or a list of paths")
+    return _Entry(
+        name=name,
+        ssh=SSHEndpoint(
+            host=_text(merged.get("host"), f"{where} host") or name,
+            port=int(port),
+            user=_text(merged.get("user"), f"{where} user"),
+            identity_files=tuple(str(path.absolute().parent / Path(f).expanduser()) for f in files),
+        ),
+        role=_text(merged.get("role"), f"{where} role"),
+        address=_text(merged.get("address"), f"{where} address"),
+    )

@@ -1,0 +1,230 @@
+"""The Vagrant lab source: machines from the project's Vagrantfile.
+
+Runs ``vagrant`` in the project directory with the lab's settings in the
+environment, and reads the machines back from ``vagrant status --machine-readable``
+and ``vagrant ssh-config``. Every call has a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from workshop.errors import LabNotFound, ProviderError
+from workshop.lab.node import Node, SSHEndpoint
+from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
+from workshop.settings import ENV_VARS, LabSettings
+
+__all__ = ["VagrantSource", "resolve_provider"]
+
+Progress = Callable[[str], None]
+
+#: Seconds for quick Vagrant queries (status, ssh-config).
+QUERY_TIMEOUT = 120.0
+#: Seconds for `vagrant up` of the whole lab (image already built).
+UP_TIMEOUT = 1200.0
+#: Seconds for halt / destroy.
+POWER_TIMEOUT = 300.0
+
+#: The lab name whose Vagrant state is the plain `.vagrant` folder.
+DEFAULT_LAB = "workshop"
+
+# Vagrant must not call home: no version check, no box update check.
+QUIET_ENV = {"VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1"}
+
+
+def _quiet(_: str) -> None:
+    """Default progress sink."""
+
+
+def resolve_provider(settings: LabSettings) -> str:
+    """The provider `auto` means here, with the same rules as the Vagrantfile."""
+    if settings.provider != "auto":
+        return settings.provider
+    if Path("/dev/vboxdrv").exists() or platform.system() in ("Darwin", "Windows"):
+        return "virtualbox"
+    if Path("/dev/kvm").exists() and Path("/var/run/libvirt/libvirt-sock").exists():
+        return "libvirt"
+    return "docker"
+
+
+class VagrantSource:
+    """Create, power and read the lab's machines through Vagrant."""
+
+    kind = "vagrant"
+
+    def __init__(self, project_dir: Path, settings: LabSettings) -> None:
+        self.project_dir = Path(project_dir).resolve()
+        self.settings = settings
+        self.provider = resolve_provider(settings)
+        if not (self.project_dir / "Vagrantfile").is_file():
+            raise LabNotFound(
+                f"no Vagrantfile in {self.project_dir}; run from the workshop's folder "
+                "or set WORKSHOP_HOME to it."
+            )
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the kit keeps its files for this project (ignored by git)."""
+        return self.project_dir / ".workshop"
+
+    @property
+    def dotfile_dir(self) -> Path:
+        """Vagrant's state folder: `.vagrant` for the default lab, one of its own for others.
+
+        A second lab in the same folder (tests use one) must not share Vagrant's state
+        with the first; `vagrant` run by hand then needs VAGRANT_DOTFILE_PATH set the same.
+        """
+        if self.settings.name == DEFAULT_LAB:
+            return self.project_dir / ".vagrant"
+        return self.state_dir / "vagrant" / self.settings.name
+
+    def environment(self) -> dict[str, str]:
+        """The environment for `vagrant`: this process's, plus the lab's settings."""
+        env = dict(os.environ)
+        env.update(QUIET_ENV)
+        for field, var in ENV_VARS.items():
+            env[var] = str(getattr(self.settings, field))
+        env["VAGRANT_DEFAULT_PROVIDER"] = self.provider
+        env["VAGRANT_DOTFILE_PATH"] = str(self.dotfile_dir)
+        return env
+
+    def vagrant(
+        self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress | None = None
+    ) -> str:
+        """Run `vagrant ARGS`; return stdout, or raise ProviderError with its output."""
+        rc, stdout, stderr = self.execute(args, timeout, progress)
+        if rc != 0:
+            detail = find_error(stdout) or stderr or stdout
+            raise ProviderError(["vagrant", *args], rc, detail)
+        return stdout
+
+    def execute(
+        self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress | None = None
+    ) -> tuple[int, str, str]:
+        """Run `vagrant ARGS` with a timeout; return (exit code, stdout, stderr)."""
+        cmd = ["vagrant", *args]
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.project_dir,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except FileNotFoundError as exc:
+            raise ProviderError(
+                cmd, None, str(exc), hint="Install Vagrant: `make setup` does it on Debian/Ubuntu."
+            ) from exc
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        err_lines: list[str] = []
+        reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr or []), daemon=True)
+        reader.start()
+        out_lines: list[str] = []
+        try:
+            for line in proc.stdout or []:
+                out_lines.append(line)
+                if progress is not None:
+                    progress(line.rstrip())
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+            reader.join(timeout=5)
+        stdout, stderr = "".join(out_lines), "".join(err_lines)
+        if killed.is_set():
+            raise ProviderError(
+                cmd, None, stderr, hint=f"`{shlex.join(cmd)}` took over {timeout:g} s."
+            )
+        return rc, stdout, stderr
+
+    def status(self) -> dict[str, MachineStatus]:
+        """Machine name -> status, from `vagrant status --machine-readable`."""
+        return parse_status(self.vagrant(["status", "--machine-readable"]))
+
+    def _ssh_cache(self) -> Path:
+        return self.state_dir / f"{self.settings.name}-ssh-config"
+
+    def _ssh_config(self) -> dict[str, SSHEndpoint]:
+        """Endpoints of running machines; a stopped one keeps its last known endpoint.
+
+        `vagrant ssh-config` exits non-zero when a machine is stopped but still prints
+        the running ones, so its output is read whatever the exit code.
+        """
+        cache = self._ssh_cache()
+        known = parse_ssh_config(cache.read_text()) if cache.is_file() else {}
+        _rc, text, _err = self.execute(["ssh-config"])
+        fresh = parse_ssh_config(text)
+        if fresh:
+            known.update(fresh)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            blocks = [_ssh_block(name, ep) for name, ep in sorted(known.items())]
+            cache.write_text("\n".join(blocks), encoding="utf-8")
+        return known
+
+    def discover(self) -> list[Node]:
+        """The lab's machines with their roles, lab addresses, SSH endpoints and states."""
+        # Each Vagrant call spends seconds starting up: ask both questions at once.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            status_call = pool.submit(self.status)
+            ssh_call = pool.submit(self._ssh_config)
+            status, endpoints = status_call.result(), ssh_call.result()
+        nodes = []
+        for name in self.settings.node_names:
+            if name not in status or not status[name].created:
+                continue
+            address = self.settings.address(name)
+            ssh = endpoints.get(name, SSHEndpoint(host=address, port=22, user="vagrant"))
+            nodes.append(Node(name, self.settings.role(name), address, ssh, status[name].state))
+        return nodes
+
+    def machine_ids(self) -> set[str]:
+        """Ids Vagrant keeps for this lab's machines (`<dotfile dir>/machines/*/<provider>/id`)."""
+        ids = set()
+        for path in (self.dotfile_dir / "machines").glob(f"*/{self.provider}/id"):
+            text = path.read_text().strip()
+            if text:
+                ids.add(text)
+        return ids
+
+    def up(self, names: Sequence[str] = (), progress: Progress = _quiet) -> None:
+        """`vagrant up` the lab (or some machines of it)."""
+        args = ["up", f"--provider={self.provider}", *names]
+        # Machines of one lab come up at once: the docker provider runs them in parallel.
+        self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+
+    def halt(self, names: Sequence[str], progress: Progress = _quiet) -> None:
+        """Power machines off (a clean shutdown)."""
+        self.vagrant(["halt", *names], timeout=POWER_TIMEOUT, progress=progress)
+
+    def start(self, names: Sequence[str], progress: Progress = _quiet) -> None:
+        """Power machines on again, without provisioning."""
+        args = ["up", f"--provider={self.provider}", "--no-provision", *names]
+        self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+
+    def destroy(self, progress: Progress = _quiet) -> None:
+        """Destroy every machine of the lab."""
+        self.vagrant(["destroy", "--force"], timeout=POWER_TIMEOUT, progress=progress)
+        self._ssh_cache().unlink(missing_ok=True)
+
+
+def _ssh_block(name: str, ep: SSHEndpoint) -> str:
+    lines = [f"Host {name}", f"  HostName {ep.host}", f"  Port {ep.port}"]
+    if ep.user:
+        lines.append(f"  User {ep.user}")
+    lines += [f'  IdentityFile "{path}"' for path in ep.identity_files]
+    return "\n".join(lines) + "\n"
