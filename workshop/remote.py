@@ -115,11 +115,13 @@ class Remote:
         rc: int | None = None
         stdout = stderr = ""
         error: str | None = None
+        unreachable = False
         for attempt in (1, 2):
             try:
                 conn = self._connection(node, fresh=attempt == 2)
             except (*_CONNECTION_ERRORS, paramiko.ssh_exception.NoValidConnectionsError) as exc:
-                error = f"unreachable at {node.ssh}: {_reason(exc)}"
+                error = f"no SSH answer (ssh {node.ssh}): {_reason(exc)}"
+                unreachable = True
                 break
             try:
                 result = conn.run(
@@ -138,9 +140,11 @@ class Remote:
                 break
             except _CONNECTION_ERRORS as exc:
                 # A cached connection to a node that rebooted: reconnect once.
-                error = f"connection lost: {_reason(exc)}"
+                error = f"connection lost (ssh {node.ssh}): {_reason(exc)}"
+                unreachable = True
                 continue
-            rc, stdout, stderr, error = result.exited, result.stdout, result.stderr, None
+            rc, stdout, stderr = result.exited, result.stdout, result.stderr
+            error, unreachable = None, False
             break
         finished = time.time()
         return RunResult(
@@ -153,6 +157,8 @@ class Remote:
             started=started,
             finished=finished,
             error=error,
+            unreachable=unreachable,
+            address=node.address,
         )
 
     def run(

@@ -103,11 +103,21 @@ def test_raise_for_failures_names_all_failed_nodes(mixed):
 
 
 def test_raise_for_unreachable_first():
-    results = Results([result("node-1"), result("node-3", None, error="connection refused")])
+    unreachable = result(
+        "node-3", None, error="connection refused", unreachable=True, address="192.168.56.13"
+    )
+    results = Results([result("node-1"), unreachable])
     with pytest.raises(NodeUnreachable) as caught:
         results.raise_for_failures()
     assert caught.value.node == "node-3"
-    assert str(caught.value).startswith("node-3 is unreachable: connection refused.")
+    assert str(caught.value).startswith("node-3 (192.168.56.13) is unreachable: connection refused.")
+
+
+def test_timeout_is_a_command_failure_not_unreachable():
+    results = Results([result("node-2", None, error="timed out after 5 s")])
+    with pytest.raises(CommandFailed, match="timed out after 5 s") as caught:
+        results.raise_for_failures()
+    assert caught.value.rc is None
 
 
 def test_error_with_exit_code_is_a_command_failure():

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from workshop.errors import CommandFailed, NodeUnreachable, WorkshopError
+from workshop.errors import CommandFailed, NodeUnreachable, UnknownNode, WorkshopError
 from workshop.lab.results import Results, RunResult
 from workshop.swarm import Quorum, SwarmReader, SwarmUnavailable
+from workshop.swarm.read import classify_failure
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
 NO_LEADER = (
@@ -94,6 +95,8 @@ class FakeLab:
     def run(self, command: str, on: str | list[str] = "all", sudo: bool = False,
             timeout: float = 60) -> Results:
         assert isinstance(on, str)
+        if on not in self.answers:
+            raise UnknownNode(on, self.answers)
         self.calls.append((on, command, sudo, timeout))
         return Results([self.answers[on](command)])
 
@@ -267,3 +270,37 @@ def test_managers_learned_from_the_swarm_are_asked_too() -> None:
     lab.answers["node-2"] = says("node-2", NO_LEADER)
     assert len(reader.services()) == 3
     assert lab.asked[-3:] == ["node-1", "node-2", "node-3"]
+
+
+@pytest.mark.parametrize(
+    ("stderr", "answered", "no_leader"),
+    [
+        (NO_LEADER, True, True),
+        (NOT_MANAGER, True, False),
+        ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+         "Is the docker daemon running?\n", False, False),
+        ("sudo: unable to resolve host node-1\nbash: docker: command not found\n", False, False),
+    ],
+)
+def test_classify_failures_that_mean_ask_another_manager(
+    stderr: str, answered: bool, no_leader: bool
+) -> None:
+    attempt = classify_failure(stderr)
+    assert attempt is not None
+    assert (attempt.answered, attempt.no_leader) == (answered, no_leader)
+    assert attempt.reason == stderr.strip().splitlines()[-1]
+
+
+def test_classify_failure_of_the_command_itself() -> None:
+    assert classify_failure("Error: No such service: nope\n") is None
+
+
+def test_a_learned_manager_the_lab_does_not_know_is_reported() -> None:
+    faults = recorded("node-1", "node-ls-faults-draft.jsonl")
+    lab = FakeLab(node_1=faults, node_2=recorded("node-2"))
+    reader = SwarmReader(lab)
+    reader.nodes()
+    lab.answers["node-1"] = unreachable("node-1")
+    lab.answers["node-2"] = unreachable("node-2")
+    with pytest.raises(SwarmUnavailable, match="node-3: unknown node 'node-3'"):
+        reader.services()

@@ -259,6 +259,8 @@ def _not_running(node: Node, command: str) -> RunResult:
         duration=0.0,
         started=0.0,
         finished=0.0,
-        error=f"unreachable: the machine is {node.state} (start it with `workshop up` "
+        error=f"the machine is {node.state} (start it with `workshop up` "
         f"or lab.start({node.name!r}))",
+        unreachable=True,
+        address=node.address,
     )

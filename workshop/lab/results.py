@@ -64,6 +64,8 @@ class RunResult:
         started: Start time (``time.time()``).
         finished: End time (``time.time()``).
         error: Why there is no proper result (connection refused, timeout...).
+        unreachable: The node could not be reached at all (the command never ran).
+        address: The node's lab address, for messages about it.
     """
 
     node: str
@@ -75,6 +77,8 @@ class RunResult:
     started: float
     finished: float
     error: str | None = None
+    unreachable: bool = False
+    address: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -119,15 +123,15 @@ class RunResult:
             failed_nodes: Every node that failed in the same fan-out, for the message.
 
         Raises:
-            NodeUnreachable: No exit code (the node could not be reached or the command
-                never finished); the reason is :attr:`error`.
-            CommandFailed: The command exited non-zero, or an error was recorded.
+            NodeUnreachable: The node could not be reached; the reason is :attr:`error`.
+            CommandFailed: The command exited non-zero, did not finish in time, or an
+                error was recorded.
         """
         if self.succeeded:
             return
-        if self.rc is None:
+        if self.unreachable:
             raise NodeUnreachable(
-                self.node, None, self.error or "no exit code", failed_nodes=failed_nodes
+                self.node, self.address, self.error or "no answer", failed_nodes=failed_nodes
             )
         raise CommandFailed(
             self.command,

@@ -12,8 +12,8 @@ import platform
 import shlex
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from workshop.errors import LabNotFound, ProviderError
@@ -31,6 +31,9 @@ QUERY_TIMEOUT = 120.0
 UP_TIMEOUT = 1200.0
 #: Seconds for halt / destroy.
 POWER_TIMEOUT = 300.0
+
+#: Seconds to wait before retrying a command Vagrant refused because a machine was locked.
+LOCK_RETRIES = (2.0, 4.0, 8.0, 0.0)
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
 DEFAULT_LAB = "workshop"
@@ -98,8 +101,16 @@ class VagrantSource:
     def vagrant(
         self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress | None = None
     ) -> str:
-        """Run `vagrant ARGS`; return stdout, or raise ProviderError with its output."""
-        rc, stdout, stderr = self.execute(args, timeout, progress)
+        """Run `vagrant ARGS`; return stdout, or raise ProviderError with its output.
+
+        Another Vagrant process working on the same machine (a notebook and the CLI at
+        once) makes Vagrant refuse with MachineLocked: that is waited out, briefly.
+        """
+        for delay in LOCK_RETRIES:
+            rc, stdout, stderr = self.execute(args, timeout, progress)
+            if rc == 0 or "MachineLocked" not in stderr + stdout:
+                break
+            time.sleep(delay)
         if rc != 0:
             detail = find_error(stdout) or stderr or stdout
             raise ProviderError(["vagrant", *args], rc, detail)
@@ -178,11 +189,9 @@ class VagrantSource:
 
     def discover(self) -> list[Node]:
         """The lab's machines with their roles, lab addresses, SSH endpoints and states."""
-        # Each Vagrant call spends seconds starting up: ask both questions at once.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            status_call = pool.submit(self.status)
-            ssh_call = pool.submit(self._ssh_config)
-            status, endpoints = status_call.result(), ssh_call.result()
+        # One after the other: both take Vagrant's lock on each machine.
+        status = self.status()
+        endpoints = self._ssh_config() if any(m.running for m in status.values()) else {}
         nodes = []
         for name in self.settings.node_names:
             if name not in status or not status[name].created:

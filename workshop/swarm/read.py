@@ -49,6 +49,9 @@ MANAGER_UNAVAILABLE = (
     "command not found",
 )
 NO_LEADER = "does not have a leader"
+#: Phrases meaning the node's docker engine itself did not answer.
+ENGINE_DOWN = ("cannot connect to the docker daemon", "is the docker daemon running",
+               "command not found")
 
 
 class ManagerNode(Protocol):
@@ -169,8 +172,10 @@ def classify_failure(stderr: str) -> Attempt | None:
     lowered = stderr.lower()
     if not any(phrase in lowered for phrase in MANAGER_UNAVAILABLE):
         return None
-    engine_up = "daemon" not in lowered and "command not found" not in lowered
-    return Attempt("", _last_line(stderr), answered=engine_up, no_leader=NO_LEADER in lowered)
+    engine_down = any(phrase in lowered for phrase in ENGINE_DOWN)
+    return Attempt(
+        "", _last_line(stderr), answered=not engine_down, no_leader=NO_LEADER in lowered
+    )
 
 
 class SwarmReader:
@@ -188,8 +193,11 @@ class SwarmReader:
         self._known_managers: tuple[str, ...] = ()
 
     def candidates(self) -> list[str]:
-        """Managers to ask, in order: the last one that answered, the lab's
-        managers, then managers the swarm reported earlier (a promoted worker)."""
+        """Managers to ask, in order.
+
+        The manager that answered last comes first, then the lab's managers, then
+        managers the swarm reported earlier (e.g. a promoted worker).
+        """
         names = [node.name for node in self.lab.managers]
         names += [name for name in self._known_managers if name not in names]
         if self.last_manager in names:
