@@ -110,7 +110,9 @@ def test_raise_for_unreachable_first():
     with pytest.raises(NodeUnreachable) as caught:
         results.raise_for_failures()
     assert caught.value.node == "node-3"
-    assert str(caught.value).startswith("node-3 (192.168.56.13) is unreachable: connection refused.")
+    assert str(caught.value).startswith(
+        "node-3 (192.168.56.13) is unreachable: connection refused."
+    )
 
 
 def test_timeout_is_a_command_failure_not_unreachable():
