@@ -48,8 +48,14 @@ start() {
   fi
   # A pid file left by an engine that died must not stop us from starting a new one.
   if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then rm -f "$pidfile"; fi
-  # Leftovers of an engine killed without cleanup block a new one.
-  as_root rm -f /var/run/docker.pid /var/run/docker.sock
+  # Leftovers of an engine killed without cleanup block a new one: its pid file,
+  # its socket, and the socket of the containerd it ran (dockerd would try to use it).
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    as_root rm -f /var/run/docker.pid /var/run/docker.sock
+  fi
+  if ! pgrep -x containerd >/dev/null 2>&1; then
+    as_root rm -f /run/containerd/containerd.sock /var/run/docker/containerd/containerd.sock
+  fi
   echo "Docker engine: starting dockerd in the background (log: $log)."
   as_root sh -c 'nohup dockerd >"$1" 2>&1 </dev/null & echo $! >"$2"' sh "$log" "$pidfile"
   wait_for_engine
