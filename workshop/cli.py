@@ -1,4 +1,4 @@
-"""The `workshop` command: up, status, ssh, run, doctor, down."""
+"""The `workshop` command: up, status, ssh, run, provision, doctor, down."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _brief(line: str) -> None:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    lab = Lab.connect()
+    lab = Lab.connect().ensure_nodes()
     print(repr(lab))
     reach = lab.run("true", timeout=10)
     bad = [r for r in reach if r.failed]
@@ -45,7 +45,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_ssh(args: argparse.Namespace) -> int:
-    lab = Lab.connect()
+    lab = Lab.connect().ensure_nodes()
     node = lab.node(args.node)
     ssh = node.ssh
     cmd = ["ssh", "-p", str(ssh.port)]
@@ -68,7 +68,7 @@ def _cmd_ssh(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    lab = Lab.connect()
+    lab = Lab.connect().ensure_nodes()
     on = args.on or "all"
     target: str | list[str] = on.split(",") if "," in on else on
     results = lab.run(" ".join(args.command), on=target, sudo=args.sudo, timeout=args.timeout)
@@ -84,6 +84,25 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     report = run_doctor(project, LabSettings.load(project))
     print(report)
     return 0 if report.ok else 1
+
+
+def _cmd_provision(args: argparse.Namespace) -> int:
+    from workshop.steps.states import STATE_NAMES, state_named
+
+    # An unknown state is refused before anything is contacted.
+    until = state_named(args.until or STATE_NAMES[-1]).name
+    report = Lab.connect().require(until, progress=_say if args.verbose else _state_lines)
+    print(report)
+    if args.verbose:
+        for step in report.steps:
+            print(step)
+    return 0
+
+
+def _state_lines(line: str) -> None:
+    """Progress worth a line without --verbose: all but the convergence polls."""
+    if ": waiting:" not in line:
+        _say(line)
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
@@ -123,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "doctor", help="check this host and say how to fix what is missing"
     ).set_defaults(func=_cmd_doctor)
+
+    provision = sub.add_parser(
+        "provision", help="bring the lab to a state: docker, swarm, ... demoapp (the default)"
+    )
+    provision.add_argument(
+        "--until",
+        metavar="STATE",
+        help="nodes, docker, swarm, firewall, gluster, registry or demoapp (default: demoapp)",
+    )
+    provision.add_argument("-v", "--verbose", action="store_true", help="show every line")
+    provision.set_defaults(func=_cmd_provision)
 
     down = sub.add_parser("down", help="destroy the lab, leaving nothing behind")
     down.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")

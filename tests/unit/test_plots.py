@@ -26,10 +26,21 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def node(name: str, role: str = "worker", status: str = "ready",
-         availability: str = "active", manager_status: str = "") -> SwarmNode:
-    return SwarmNode(id=f"id-{name}", hostname=name, role=role, status=status,
-                     availability=availability, manager_status=manager_status)
+def node(
+    name: str,
+    role: str = "worker",
+    status: str = "ready",
+    availability: str = "active",
+    manager_status: str = "",
+) -> SwarmNode:
+    return SwarmNode(
+        id=f"id-{name}",
+        hostname=name,
+        role=role,
+        status=status,
+        availability=availability,
+        manager_status=manager_status,
+    )
 
 
 NODES = [
@@ -192,8 +203,9 @@ def test_fault_timeline_lines_leaders_and_events() -> None:
     counts = ydata(running)
     assert counts[:3] == [6, 6, 4] and math.isnan(counts[3]) and counts[4:] == [4, 6]
     assert ydata(desired) == [6, 6]
-    spans = [(p.get_gid(), p.get_x(), p.get_width()) for p in ax.patches
-             if isinstance(p, Rectangle)]
+    spans = [
+        (p.get_gid(), p.get_x(), p.get_width()) for p in ax.patches if isinstance(p, Rectangle)
+    ]
     assert spans == [("leader:node-1", 0, 10), ("no-leader", 10, 20), ("leader:node-2", 30, 30)]
     assert texts(ax)[:3] == ["leader: node-1", "no leader", "leader: node-2"]
     assert "node-1 powered off" in texts(ax) and "new leader" in texts(ax)

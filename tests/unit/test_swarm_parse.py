@@ -83,7 +83,9 @@ def test_node_ls_agrees_with_inspect_recorded_with_it(path: Path, partner: Path)
     for node_id, node in listed.items():
         other = inspected[node_id]
         assert (node.hostname, node.role, node.manager_status) == (
-            other.hostname, other.role, other.manager_status,
+            other.hostname,
+            other.role,
+            other.manager_status,
         )
 
 
@@ -100,7 +102,7 @@ def test_service_ls_recordings(path: Path) -> None:
 
 @pytest.mark.parametrize("path", params("service-ps-*.jsonl"))
 def test_service_ps_recordings(path: Path) -> None:
-    name = path.stem.removeprefix("service-ps-").removesuffix("-draft")
+    name = path.stem.removeprefix("service-ps-").removesuffix("-draft").removesuffix("-faults")
     tasks = parse_service_ps(path.read_text())
     assert tasks
     for task in tasks:
@@ -112,8 +114,12 @@ def test_service_ps_recordings(path: Path) -> None:
 
 
 def test_recordings_exist() -> None:
-    for pattern in ("node-ls*.jsonl", "node-inspect*.json", "service-ls*.jsonl",
-                    "service-ps-*.jsonl"):
+    for pattern in (
+        "node-ls*.jsonl",
+        "node-inspect*.json",
+        "service-ls*.jsonl",
+        "service-ps-*.jsonl",
+    ):
         assert recordings(pattern), pattern
 
 
@@ -166,7 +172,11 @@ def test_service_ls_draft_values() -> None:
 def test_service_ps_draft_values() -> None:
     tasks = parse_service_ps((DATA / "service-ps-helloworld-draft.jsonl").read_text())
     assert [t.name for t in tasks] == [
-        "helloworld.1", "helloworld.2", "helloworld.2", "helloworld.3", "helloworld.4",
+        "helloworld.1",
+        "helloworld.2",
+        "helloworld.2",
+        "helloworld.3",
+        "helloworld.4",
         "helloworld.5",
     ]
     old = tasks[2]

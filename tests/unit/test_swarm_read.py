@@ -34,14 +34,30 @@ class FakeNode:
     name: str
 
 
-def result(node: str, command: str, rc: int | None = 0, stdout: str = "",
-           stderr: str = "", error: str | None = None) -> RunResult:
-    return RunResult(node=node, command=command, rc=rc, stdout=stdout, stderr=stderr,
-                     duration=0.01, started=0.0, finished=0.01, error=error)
+def result(
+    node: str,
+    command: str,
+    rc: int | None = 0,
+    stdout: str = "",
+    stderr: str = "",
+    error: str | None = None,
+) -> RunResult:
+    return RunResult(
+        node=node,
+        command=command,
+        rc=rc,
+        stdout=stdout,
+        stderr=stderr,
+        duration=0.01,
+        started=0.0,
+        finished=0.01,
+        error=error,
+    )
 
 
-def recorded(node: str, node_ls: str = "node-ls-draft.jsonl",
-             extra: dict[str, str] | None = None) -> Answer:
+def recorded(
+    node: str, node_ls: str = "node-ls-draft.jsonl", extra: dict[str, str] | None = None
+) -> Answer:
     """A manager answering from recorded files (``extra``: command prefix -> text)."""
 
     def answer(command: str) -> RunResult:
@@ -57,7 +73,8 @@ def recorded(node: str, node_ls: str = "node-ls-draft.jsonl",
             if command.startswith(prefix):
                 if "desired-state=running" in command:
                     text = "".join(
-                        line for line in text.splitlines(keepends=True)
+                        line
+                        for line in text.splitlines(keepends=True)
                         if json.loads(line)["DesiredState"] == "Running"
                     )
                 return result(node, command, stdout=text)
@@ -92,8 +109,9 @@ class FakeLab:
     def managers(self) -> list[FakeNode]:
         return [FakeNode("node-1"), FakeNode("node-2")]
 
-    def run(self, command: str, on: str | list[str] = "all", sudo: bool = False,
-            timeout: float = 60) -> Results:
+    def run(
+        self, command: str, on: str | list[str] = "all", sudo: bool = False, timeout: float = 60
+    ) -> Results:
         assert isinstance(on, str)
         if on not in self.answers:
             raise UnknownNode(on, self.answers)
@@ -109,7 +127,9 @@ def test_reads_nodes_with_addresses_from_first_manager() -> None:
     lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     nodes = SwarmReader(lab, timeout=7).nodes()
     assert [(n.hostname, n.address) for n in nodes] == [
-        ("node-1", "192.168.56.11"), ("node-2", "192.168.56.12"), ("node-3", "192.168.56.13"),
+        ("node-1", "192.168.56.11"),
+        ("node-2", "192.168.56.12"),
+        ("node-3", "192.168.56.13"),
     ]
     assert lab.asked == ["node-1", "node-1"]
     _node, command, sudo, timeout = lab.calls[0]
@@ -120,8 +140,12 @@ def test_reads_nodes_with_addresses_from_first_manager() -> None:
 
 @pytest.mark.parametrize(
     "first",
-    [unreachable("node-1"), raises("node-1"), says("node-1", NOT_MANAGER),
-     says("node-1", NO_LEADER)],
+    [
+        unreachable("node-1"),
+        raises("node-1"),
+        says("node-1", NOT_MANAGER),
+        says("node-1", NO_LEADER),
+    ],
     ids=["unreachable", "raises-unreachable", "not-a-manager", "no-leader"],
 )
 def test_fails_over_to_next_manager(first: Answer) -> None:
@@ -185,9 +209,19 @@ def test_replica_distribution_counts_running_tasks_per_node() -> None:
 
 
 WEB_PS = "".join(
-    json.dumps({"CurrentState": "Running 1 minute ago", "DesiredState": "Running",
-                "Error": "", "ID": f"t{slot}", "Image": "web:1", "Name": f"web.{slot}",
-                "Node": node, "Ports": ""}) + "\n"
+    json.dumps(
+        {
+            "CurrentState": "Running 1 minute ago",
+            "DesiredState": "Running",
+            "Error": "",
+            "ID": f"t{slot}",
+            "Image": "web:1",
+            "Name": f"web.{slot}",
+            "Node": node,
+            "Ports": "",
+        }
+    )
+    + "\n"
     for slot, node in [(1, "node-1"), (2, "node-2"), (3, "node-1")]
 )
 
@@ -261,8 +295,11 @@ def test_sample_counts_running_tasks_and_leader() -> None:
 
 def test_managers_learned_from_the_swarm_are_asked_too() -> None:
     faults = recorded("node-2", "node-ls-faults-draft.jsonl")
-    lab = FakeLab(node_1=recorded("node-1", "node-ls-faults-draft.jsonl"), node_2=faults,
-                  node_3=recorded("node-3", "node-ls-faults-draft.jsonl"))
+    lab = FakeLab(
+        node_1=recorded("node-1", "node-ls-faults-draft.jsonl"),
+        node_2=faults,
+        node_3=recorded("node-3", "node-ls-faults-draft.jsonl"),
+    )
     reader = SwarmReader(lab)
     reader.nodes()  # node-3 was promoted: the swarm reports it as a manager
     assert reader.candidates() == ["node-1", "node-2", "node-3"]
@@ -277,8 +314,12 @@ def test_managers_learned_from_the_swarm_are_asked_too() -> None:
     [
         (NO_LEADER, True, True),
         (NOT_MANAGER, True, False),
-        ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
-         "Is the docker daemon running?\n", False, False),
+        (
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+            "Is the docker daemon running?\n",
+            False,
+            False,
+        ),
         ("sudo: unable to resolve host node-1\nbash: docker: command not found\n", False, False),
     ],
 )

@@ -1,17 +1,36 @@
-"""Plots of the swarm's state (pure functions returning matplotlib figures)."""
+"""The swarm, drawn: pure plots (matplotlib) and live widgets (ipywidgets).
+
+Example:
+    >>> from workshop.dashboard import SwarmDashboard   # doctest: +SKIP
+    >>> SwarmDashboard(lab)                             # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+from workshop.dashboard.control import DashboardState
+from workshop.dashboard.live import stop_all
 from workshop.dashboard.plots import (
     fault_timeline,
     quorum_gauge,
     replica_map,
     request_histogram,
 )
+from workshop.dashboard.sampling import RequestSample, sample_requests
+from workshop.dashboard.timeline import FaultTimeline, record_timeline
+from workshop.dashboard.widgets import QuorumGauge, RequestSampler, SwarmDashboard
 
 __all__ = [
+    "DashboardState",
+    "FaultTimeline",
+    "QuorumGauge",
+    "RequestSample",
+    "RequestSampler",
+    "SwarmDashboard",
     "fault_timeline",
     "quorum_gauge",
+    "record_timeline",
     "replica_map",
     "request_histogram",
+    "sample_requests",
+    "stop_all",
 ]

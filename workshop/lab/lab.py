@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from workshop.errors import LabNotFound, UnknownNode, UsageError
 from workshop.lab.inventory_parse import parse_inventory
@@ -20,6 +20,9 @@ from workshop.lab.results import Results, RunResult
 from workshop.lab.vagrant import VagrantSource
 from workshop.remote import COMMAND_TIMEOUT, Remote
 from workshop.settings import LabSettings
+
+if TYPE_CHECKING:
+    from workshop.steps.report import RequireReport
 
 __all__ = ["InventorySource", "Lab", "LabSource", "find_project"]
 
@@ -92,16 +95,21 @@ class Lab:
 
     @classmethod
     def connect(cls, path: str | Path | None = None) -> Lab:
-        """The lab of the current project: `WORKSHOP_INVENTORY` if set, else the Vagrant lab."""
+        """The lab of the current project: `WORKSHOP_INVENTORY` if set, else the Vagrant lab.
+
+        A Vagrant lab whose machines do not exist yet has no nodes until `lab.up()` or
+        `lab.require("nodes")` creates them.
+        """
         inventory = os.environ.get("WORKSHOP_INVENTORY")
         if inventory:
             return cls.from_inventory(inventory)
-        lab = cls.from_vagrant(path)
-        if not lab.nodes:
-            raise LabNotFound(
-                "the lab has no machines yet: run `workshop up` (or `make lab`) first."
-            )
-        return lab
+        return cls.from_vagrant(path)
+
+    def ensure_nodes(self) -> Lab:
+        """Raise LabNotFound, saying what to run, when the lab has no machines yet."""
+        if not self._nodes:
+            raise LabNotFound("the lab has no machines yet: run `workshop up` (or `make lab`).")
+        return self
 
     # --- nodes --------------------------------------------------------------------
     @property
@@ -216,6 +224,17 @@ class Lab:
         self.remote.close()
         lab_destroy(self._vagrant(), progress)
         self._nodes = []
+
+    # --- provisioning -------------------------------------------------------------
+    def require(self, *states: str, progress: Progress = _quiet) -> RequireReport:
+        """Bring the lab to named states (and all before them), running only what is missing.
+
+        States, in order: nodes, docker, swarm, firewall, gluster, registry, demoapp
+        (see `workshop.steps.states`).
+        """
+        from workshop.steps.states import require
+
+        return require(self, *states, progress=progress)
 
     def close(self) -> None:
         """Close SSH connections."""

@@ -33,7 +33,7 @@ UP_TIMEOUT = 1200.0
 POWER_TIMEOUT = 300.0
 
 #: Seconds to wait before retrying a command Vagrant refused because a machine was locked.
-LOCK_RETRIES = (2.0, 4.0, 8.0, 0.0)
+LOCK_RETRIES = (2.0, 4.0, 8.0, 15.0, 30.0, 0.0)
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
 DEFAULT_LAB = "workshop"

@@ -1,0 +1,376 @@
+"""The chapters' checks against a fake lab answering with recorded output (no lab)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from workshop import checks
+from workshop.lab import Lab, Node, Results, RunResult
+from workshop.lab.node import SSHEndpoint
+from workshop.steps.firewall import _UNIT_TEXT, _digest, ruleset
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SWARM = DATA / "swarm"
+GLUSTER = DATA / "gluster"
+NAMES = ("node-1", "node-2", "node-3")
+
+#: (rc, stdout, stderr); rc None means "no SSH answer".
+Reply = tuple[int | None, str, str]
+#: (node, command) -> a reply, or None when the handler does not know the command.
+Handler = Callable[[str, str], Reply | None]
+
+
+def _node(index: int, name: str) -> Node:
+    role = "manager" if index < 2 else "worker"
+    return Node(name, role, f"192.168.56.{11 + index}", SSHEndpoint("127.0.0.1", 2200 + index))
+
+
+class FakeSource:
+    kind = "inventory"
+
+    def discover(self) -> list[Node]:
+        return [_node(i, name) for i, name in enumerate(NAMES)]
+
+
+class FakeRemote:
+    """Answers commands from handlers, first match wins; records what ran."""
+
+    def __init__(self, handlers: Sequence[Handler]) -> None:
+        self.handlers = list(handlers)
+        self.commands: list[tuple[str, str]] = []
+
+    def run(self, nodes, command, *, sudo=False, timeout=0.0, stdin=None) -> Results:
+        results = []
+        for node in nodes:
+            self.commands.append((node.name, command))
+            reply: Reply = (0, "", "")
+            for handler in self.handlers:
+                answer = handler(node.name, command)
+                if answer is not None:
+                    reply = answer
+                    break
+            rc, out, err = reply
+            if rc is None:
+                results.append(
+                    RunResult(node.name, command, None, "", "", 0.0, 0.0, 0.0,
+                              error="no SSH answer", unreachable=True)
+                )
+            else:
+                results.append(RunResult(node.name, command, rc, out, err, 0.01, 0.0, 0.01))
+        return Results(results)
+
+    def close(self) -> None:
+        pass
+
+
+def on(pattern: str, stdout: str = "", rc: int = 0, nodes: Sequence[str] = NAMES) -> Handler:
+    """A handler: commands matching ``pattern`` on ``nodes`` answer ``stdout``."""
+    regex = re.compile(pattern)
+
+    def handle(node: str, command: str) -> Reply | None:
+        if node in nodes and regex.search(command):
+            return (rc, stdout, "")
+        return None
+
+    return handle
+
+
+def down(node: str) -> Handler:
+    def handle(name: str, command: str) -> Reply | None:
+        return (None, "", "") if name == node else None
+
+    return handle
+
+
+def recorded_swarm(node_ls: str = "node-ls.jsonl") -> list[Handler]:
+    def service_ps(name: str, command: str) -> Reply | None:
+        match = re.search(r"docker service ps (\S+)", command)
+        if not match:
+            return None
+        path = SWARM / f"service-ps-{match.group(1)}.jsonl"
+        return (0, path.read_text(), "") if path.is_file() else (1, "", "no such service")
+
+    return [
+        on(r"docker node ls", (SWARM / node_ls).read_text()),
+        on(r"docker node inspect", (SWARM / "node-inspect.json").read_text()),
+        on(r"docker service ls", (SWARM / "service-ls.jsonl").read_text()),
+        service_ps,
+    ]
+
+
+def make_lab(*handlers: Handler) -> tuple[Lab, FakeRemote]:
+    lab = Lab(FakeSource())
+    remote = FakeRemote(handlers)
+    lab.remote = remote  # type: ignore[assignment]
+    return lab, remote
+
+
+# --- chapter 00 / 02 --------------------------------------------------------------
+def test_nodes_answer_passes_and_names_a_silent_node() -> None:
+    lab, _ = make_lab(on("hostname", "x"))
+    result = checks.nodes_answer(lab)
+    assert result.passed and "3 of 3 nodes answer" in result.message
+
+    lab, _ = make_lab(down("node-2"))
+    result = checks.nodes_answer(lab)
+    assert not result.passed and "node-2" in result.message and "workshop up" in result.hint
+
+
+def test_docker_running_groups_versions_and_names_missing_engines() -> None:
+    lab, _ = make_lab(on(r"ServerVersion", "20.10.24+dfsg1"))
+    result = checks.docker_running(lab)
+    assert result.passed
+    assert result.message == "Docker 20.10.24+dfsg1 on node-1, node-2, node-3"
+
+    lab, _ = make_lab(on(r"ServerVersion", "", nodes=["node-3"]), on(r"ServerVersion", "24.0"))
+    result = checks.docker_running(lab)
+    assert not result.passed and "node-3" in result.message and "install_docker" in result.hint
+
+
+def test_a_node_without_ssh_makes_a_failed_check_not_an_exception() -> None:
+    lab, _ = make_lab(down("node-3"))
+    result = checks.docker_running(lab)
+    assert not result.passed and result.message.startswith("could not check")
+
+
+# --- chapter 03 -----------------------------------------------------------------
+def test_swarm_formed_reads_roles_and_the_leader() -> None:
+    lab, _ = make_lab(*recorded_swarm())
+    result = checks.swarm_formed(lab, managers=2, workers=1)
+    assert result.passed, str(result)
+    assert result.name == "swarm of 2 managers and 1 worker"
+    assert result.message == "node-1 leader, node-2 reachable, node-3 worker"
+    assert checks.swarm_formed(lab).passed  # the lab's own roles by default
+
+
+def test_swarm_formed_fails_on_wrong_counts_and_down_nodes() -> None:
+    lab, _ = make_lab(*recorded_swarm())
+    result = checks.swarm_formed(lab, managers=3, workers=0)
+    assert not result.passed and "2 managers and 1 workers, expected 3 and 0" in result.message
+
+    lab, _ = make_lab(*recorded_swarm("node-ls-faults.jsonl"))
+    result = checks.swarm_formed(lab)
+    assert not result.passed
+    assert "not ready: node-1 (down)" in result.message
+    assert "managers not reachable: node-1" in result.message
+
+
+def _firewall_loaded() -> Handler:
+    digest = _digest(ruleset(["192.168.56.0/24"]) + _UNIT_TEXT)
+    return on(r"sha256sum", f"{digest}  -\nloaded")
+
+
+def test_firewall_open_checks_rules_and_ports_between_nodes() -> None:
+    lab, remote = make_lab(_firewall_loaded(), on(r"/dev/tcp", ""))
+    result = checks.firewall_open(lab)
+    assert result.passed, str(result)
+    assert "192.168.56.0/24" in result.message
+    probe = next(cmd for _, cmd in remote.commands if "/dev/tcp" in cmd)
+    assert "/dev/tcp/192.168.56.11/2377" in probe and "/dev/tcp/192.168.56.13/7946" in probe
+    assert shlex.split(probe)  # a well-formed shell line
+
+    lab, _ = make_lab(_firewall_loaded(), on(r"/dev/tcp", "2377@192.168.56.11", nodes=["node-3"]))
+    result = checks.firewall_open(lab)
+    assert not result.passed
+    assert "node-3" in result.message and "2377@192.168.56.11" in result.message
+
+
+def test_firewall_open_fails_when_rules_are_missing() -> None:
+    lab, _ = make_lab(on(r"sha256sum", "e3b0c44298fc  -"))
+    result = checks.firewall_open(lab)
+    assert not result.passed and "not loaded" in result.message and "steps.firewall" in result.hint
+
+
+def test_swarm_networks_wants_ingress_overlay_and_gwbridge_everywhere() -> None:
+    listing = "bridge bridge\ndocker_gwbridge bridge\nhost host\ningress overlay\nnone null\n"
+    lab, _ = make_lab(on(r"docker network ls", listing))
+    assert checks.swarm_networks(lab).passed
+
+    lab, _ = make_lab(
+        on(r"docker network ls", "bridge bridge\n", nodes=["node-3"]),
+        on(r"docker network ls", listing),
+    )
+    result = checks.swarm_networks(lab)
+    assert not result.passed
+    assert result.message == "node-3 lacks ingress (overlay), docker_gwbridge (bridge)"
+
+
+# --- chapter 04 -----------------------------------------------------------------
+def test_service_replicas_counts_tasks_per_node() -> None:
+    lab, _ = make_lab(*recorded_swarm())
+    result = checks.service_replicas(lab, "helloworld", 6)
+    assert result.passed, str(result)
+    assert result.message == "6/6 running: node-1 2, node-2 2, node-3 2"
+
+
+def test_service_replicas_explains_what_is_wrong() -> None:
+    lab, _ = make_lab(*recorded_swarm())
+    wants = checks.service_replicas(lab, "helloworld", 30)
+    assert not wants.passed and wants.message == "helloworld wants 6 replicas"
+    assert "docker service scale helloworld=30" in wants.hint
+    missing = checks.service_replicas(lab, "web", 3)
+    assert not missing.passed and "no service 'web'" in missing.message
+    global_one = checks.service_replicas(lab, "hello", 3)
+    assert not global_one.passed and "global" in global_one.message
+
+
+def test_global_service_wants_one_task_on_every_node() -> None:
+    lab, _ = make_lab(*recorded_swarm())
+    result = checks.global_service(lab, "hello")
+    assert result.passed and result.message == "one task on each of node-1, node-2, node-3"
+    replicated = checks.global_service(lab, "helloworld")
+    assert not replicated.passed and "replicated, not global" in replicated.message
+
+
+def test_service_absent() -> None:
+    lab, _ = make_lab(*recorded_swarm())
+    assert checks.service_absent(lab, "web").passed
+    gone = checks.service_absent(lab, "helloworld")
+    assert not gone.passed and "docker service rm helloworld" in gone.hint
+
+
+# --- chapter 05 -----------------------------------------------------------------
+class SharedFiles:
+    """A shared volume: ``echo X > path`` on one node, ``cat path`` on another."""
+
+    def __init__(self, blind: Sequence[str] = ()) -> None:
+        self.files: dict[str, str] = {}
+        self.blind = set(blind)
+
+    def __call__(self, node: str, command: str) -> Reply | None:
+        write = re.fullmatch(r"echo (\S+) > (\S+)", command)
+        if write:
+            self.files[write.group(2)] = write.group(1) + "\n"
+            return (0, "", "")
+        read = re.fullmatch(r"cat (\S+)", command)
+        if read:
+            if node in self.blind or read.group(1) not in self.files:
+                return (1, "", "No such file or directory")
+            return (0, self.files[read.group(1)], "")
+        remove = re.fullmatch(r"rm -f (\S+)", command)
+        if remove:
+            self.files.pop(remove.group(1), None)
+            return (0, "", "")
+        return None
+
+
+def gluster(**overrides: str) -> list[Handler]:
+    texts = {
+        "volume info": (GLUSTER / "volume-info.txt").read_text(),
+        "pool list": (GLUSTER / "pool-list.txt").read_text(),
+        "heal swarm-data info": (GLUSTER / "heal-info.txt").read_text(),
+        "findmnt": "localhost:/swarm-data",
+        **overrides,
+    }
+    return [on(re.escape(key), text) for key, text in texts.items()]
+
+
+def test_gluster_shared_round_trips_a_file_and_cleans_up() -> None:
+    files = SharedFiles()
+    lab, remote = make_lab(files, *gluster())
+    result = checks.gluster_shared(lab)
+    assert result.passed, str(result)
+    assert "Replicate volume (1 x 3 = 3 bricks)" in result.message
+    assert "reads the same on node-2, node-3" in result.message
+    assert files.files == {}  # the probe file is removed
+    reads = [node for node, cmd in remote.commands if cmd.startswith("cat ")]
+    assert reads == ["node-2", "node-3"]
+
+
+def test_gluster_shared_names_the_node_that_does_not_see_the_file() -> None:
+    lab, _ = make_lab(SharedFiles(blind=["node-3"]), *gluster())
+    result = checks.gluster_shared(lab)
+    assert not result.passed and result.message.endswith("not read back on node-3")
+
+
+def test_gluster_shared_fails_without_a_started_volume_or_a_mount() -> None:
+    missing = gluster(**{"volume info": "Volume swarm-data does not exist"})
+    lab, _ = make_lab(SharedFiles(), *missing)
+    result = checks.gluster_shared(lab)
+    assert not result.passed and "no such volume" in result.message
+
+    unmounted = on("findmnt", "", nodes=["node-2"])
+    lab, _ = make_lab(SharedFiles(), unmounted, *gluster())
+    result = checks.gluster_shared(lab)
+    assert not result.passed and result.message == "not mounted at /mnt/swarm-data on node-2"
+
+
+def test_gluster_peers_from_pool_list() -> None:
+    lab, _ = make_lab(*gluster())
+    result = checks.gluster_peers(lab)
+    assert result.passed and "gluster-2, gluster-3" in result.message
+
+    one_peer = "UUID\tHostname\tState\nx\tgluster-2\tConnected\ny\tlocalhost\tConnected\n"
+    lab, _ = make_lab(*gluster(**{"pool list": one_peer}))
+    assert not checks.gluster_peers(lab).passed
+
+
+def test_gluster_healed_reads_heal_info() -> None:
+    lab, _ = make_lab(*gluster())
+    healed = checks.gluster_healed(lab)
+    assert healed.passed and healed.message == "3 bricks connected, 0 entries to heal"
+
+    pending = (GLUSTER / "heal-info-node-down.txt").read_text()
+    lab, _ = make_lab(*gluster(**{"heal swarm-data info": pending}))
+    result = checks.gluster_healed(lab)
+    assert not result.passed
+    assert "gluster-1:/data/bricks/swarm-data/brick has 2 to heal" in result.message
+    assert "gluster-3:/data/bricks/swarm-data/brick Transport endpoint" in result.message
+
+
+# --- waiting --------------------------------------------------------------------
+def test_wait_until_returns_the_first_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("time.sleep", lambda _: None)
+    answers = iter([False, False, True])
+    calls = []
+
+    def check() -> checks.CheckResult:
+        calls.append(1)
+        return checks.CheckResult("x", next(answers), "seen")
+
+    assert checks.wait_until(check, timeout=60, interval=0).passed
+    assert len(calls) == 3
+
+
+def test_wait_until_gives_up_with_the_last_failure() -> None:
+    result = checks.wait_until(
+        lambda: checks.CheckResult("x", False, "not yet", "wait"), timeout=0, interval=0
+    )
+    assert not result.passed and result.message.startswith("not yet (still so after")
+    assert result.hint == "wait"
+
+
+# --- chapter 00: the doctor ---------------------------------------------------------
+def _doctor(monkeypatch: pytest.MonkeyPatch, *findings: tuple[str, str, str, str]) -> None:
+    from workshop import doctor
+
+    report = doctor.DoctorReport(tuple(doctor.Check(*finding) for finding in findings))
+    monkeypatch.setattr(doctor, "run_doctor", lambda project, settings: report)
+
+
+def test_host_ready_passes_with_warnings_and_shows_their_fallback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _doctor(
+        monkeypatch,
+        ("docker engine", "ok", "Docker Engine 20.10", ""),
+        ("kernel: ip_vs", "warn", "missing", "host-mode ports behind a proxy (chapter 08)"),
+    )
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
+    lab, _ = make_lab()
+    result = checks.host_ready(lab)
+    assert result.passed and result.message.endswith("warnings: kernel: ip_vs")
+    assert result.details[1].message == "warn: missing; host-mode ports behind a proxy (chapter 08)"
+
+
+def test_host_ready_fails_on_a_fail_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _doctor(monkeypatch, ("kernel: fuse", "fail", "no /dev/fuse", "`modprobe fuse`"))
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
+    lab, _ = make_lab()
+    result = checks.host_ready(lab)
+    assert not result.passed and result.hint == "`modprobe fuse`"

@@ -1,0 +1,217 @@
+"""Debian packages on the nodes, downloaded once per lab through a shared cache.
+
+For node containers (Vagrant's docker provider) the lab gets an apt-cacher-ng
+container of its own, on the lab network at ``<subnet>.250``, labelled with the lab
+so that ``workshop down`` removes it. Every node's apt goes through it
+(``Acquire::http::Proxy``): the first node to ask for a package fetches it from the
+mirror named in the node's own sources.list, the others get it from the cache.
+VMs and real hosts keep their own apt setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from workshop.errors import ProviderError
+from workshop.lab import Lab, Results
+from workshop.settings import LabSettings
+from workshop.steps.report import StepResult
+from workshop.steps.shell import (
+    Progress,
+    StepRecorder,
+    check_nodes,
+    headlines,
+    lab_settings,
+    quiet,
+    run_checked,
+    sh,
+    shell_line,
+    write_file,
+)
+
+__all__ = [
+    "CACHE_IMAGE",
+    "PROXY_FILE",
+    "apt_cache",
+    "apt_install",
+    "cache_address",
+    "install_packages",
+    "missing_packages",
+]
+
+CACHE_IMAGE = "workshop/apt-cache:latest"
+CACHE_PORT = 3142
+#: Last octet of the cache's address on the lab network.
+CACHE_HOST = 250
+PROXY_FILE = "/etc/apt/apt.conf.d/01workshop-proxy"
+#: Seconds an `apt-get update && apt-get install` may take on a node.
+INSTALL_TIMEOUT = 900.0
+
+
+def cache_address(settings: LabSettings) -> str:
+    """The cache's address on the lab network, e.g. ``192.168.56.250``."""
+    return f"{settings.subnet}.{CACHE_HOST}"
+
+
+def _uses_node_containers(lab: Lab) -> LabSettings | None:
+    settings = lab_settings(lab)
+    if settings is None or getattr(lab.source, "provider", None) != "docker":
+        return None
+    return settings
+
+
+def _ensure_cache_container(settings: LabSettings, progress: Progress) -> str | None:
+    """Start the lab's cache container if needed; return what changed, or None."""
+    import docker
+    import docker.errors
+
+    from workshop.images import build_image, ensure_base
+    from workshop.lab.runtime import LAB_LABEL
+
+    client = docker.from_env(timeout=120)
+    name = f"{settings.name}-apt-cache"
+    ensure_base(progress)
+    image = build_image("apt-cache", CACHE_IMAGE, progress)
+    wanted_id = client.images.get(CACHE_IMAGE).id
+    try:
+        container = client.containers.get(name)
+    except docker.errors.NotFound:
+        container = None
+    if container is not None and container.image.id == wanted_id:
+        if container.status == "running":
+            return None
+        container.start()
+        return f"started {name}"
+    if container is not None:
+        container.remove(force=True)
+    labels = {LAB_LABEL: settings.name, "workshop.service": "apt-cache"}
+    volume = f"{settings.name}-apt-cache"
+    try:
+        client.volumes.get(volume)
+    except docker.errors.NotFound:
+        client.volumes.create(volume, labels={LAB_LABEL: settings.name})
+    networks = client.networks.list(filters={"label": f"{LAB_LABEL}={settings.name}"})
+    network = next((n for n in networks if settings.network in str(n.attrs.get("IPAM"))), None)
+    if network is None:
+        raise ProviderError(
+            "docker network ls",
+            None,
+            f"no network {settings.network} of lab {settings.name!r}",
+            hint="Start the lab first: `workshop up`.",
+        )
+    progress(f"apt_cache: starting {name} ({image.tag}) at {cache_address(settings)}")
+    container = client.containers.create(
+        CACHE_IMAGE,
+        name=name,
+        detach=True,
+        labels=labels,
+        volumes={volume: {"bind": "/var/cache/apt-cacher-ng", "mode": "rw"}},
+        restart_policy={"Name": "unless-stopped"},
+    )
+    network.connect(container, ipv4_address=cache_address(settings))
+    container.start()
+    return f"started {name}"
+
+
+def apt_cache(lab: Lab, progress: Progress = quiet) -> StepResult:
+    """Give the lab a package cache and point every node's apt at it.
+
+    Only for node containers; VMs and real hosts keep their apt as it is (the step
+    then changes nothing and says so).
+
+    Args:
+        lab: The lab.
+        progress: Called with a line of text now and then.
+
+    Returns:
+        Per node: whether its apt proxy setting was written.
+    """
+    rec = StepRecorder("apt_cache", progress)
+    settings = _uses_node_containers(lab)
+    if settings is None:
+        rec.unchanged(lab.names, "apt as the machine has it (no lab cache for VMs/hosts)")
+        return rec.result()
+    started = _ensure_cache_container(settings, headlines(progress))
+    if started:
+        rec.note(started)
+    url = f"http://{cache_address(settings)}:{CACHE_PORT}"
+    wanted = f'Acquire::http::Proxy "{url}";\n'
+    current = check_nodes(lab, shell_line(sh("cat", PROXY_FILE), "2>/dev/null", "||", "true"))
+    stale = [name for name, text in current.items() if text != wanted.strip()]
+    if stale:
+        write_file(lab, PROXY_FILE, wanted, on=stale)
+        rec.changed(stale, f"apt goes through the lab cache {url}")
+    rec.unchanged(lab.names, f"apt already goes through {url}")
+    return rec.result()
+
+
+def missing_packages(
+    lab: Lab, packages: Sequence[str], on: str | Iterable[str] = "all"
+) -> dict[str, list[str]]:
+    """Node -> the packages of ``packages`` not installed there."""
+    query = shell_line(
+        sh("dpkg-query", "-W", "-f=${Package} ${Status}\\n", *packages), "2>/dev/null", "||", "true"
+    )
+    found = check_nodes(lab, query, on)
+    missing = {}
+    for node, text in found.items():
+        installed = {
+            line.split()[0] for line in text.splitlines() if line.endswith("install ok installed")
+        }
+        missing[node] = [p for p in packages if p not in installed]
+    return missing
+
+
+def apt_install(
+    lab: Lab,
+    packages: Sequence[str],
+    on: Sequence[str],
+    *,
+    timeout: float = INSTALL_TIMEOUT,
+) -> Results:
+    """``apt-get update`` and install packages (no recommends) on nodes, in parallel.
+
+    Raises:
+        CommandFailed: apt failed on a node (its output is in the error).
+    """
+    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    command = shell_line(
+        sh(*env, "apt-get", "-q", "update"),
+        "&&",
+        sh(
+            *env,
+            "apt-get",
+            "-q",
+            "-y",
+            "-o",
+            "Dpkg::Use-Pty=0",
+            # A lab machine: no fsync after every file (much faster unpacking).
+            "-o",
+            "DPkg::Options::=--force-unsafe-io",
+            "install",
+            "--no-install-recommends",
+            *packages,
+        ),
+    )
+    return run_checked(lab, command, on, timeout=timeout)
+
+
+def install_packages(
+    lab: Lab, packages: Sequence[str], *, progress: Progress = quiet
+) -> StepResult:
+    """Install Debian packages where they are missing, on all nodes at once.
+
+    ``lab.require()`` uses it to fetch what several states need in one apt run.
+    """
+    rec = StepRecorder("install_packages", progress)
+    missing = missing_packages(lab, packages, [n.name for n in lab.nodes if n.running])
+    need = sorted({p for wanted in missing.values() for p in wanted})
+    if need:
+        nodes = [node for node, wanted in missing.items() if wanted]
+        rec.say(f"installing {' '.join(need)} on {', '.join(nodes)}")
+        apt_cache(lab, progress)
+        apt_install(lab, need, nodes)
+        for node in nodes:
+            rec.changed(node, f"installed {' '.join(missing[node])}")
+    rec.unchanged(list(missing), f"{' '.join(packages)} already installed")
+    return rec.result()

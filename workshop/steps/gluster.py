@@ -1,0 +1,298 @@
+"""Chapter 05: a GlusterFS volume replicated on every node, mounted everywhere.
+
+glusterfs-server on each node; names ``gluster-1`` .. ``gluster-N`` in /etc/hosts;
+``gluster peer probe`` from the first node; one brick per node under
+``/data/bricks/<volume>``; a ``replica N`` volume, started, open to the lab's
+addresses only; and a mount on every node through /etc/fstab, so a reboot mounts
+it again.
+
+Node containers get /etc/hosts from Docker, which writes it anew when the
+container restarts: a small systemd unit puts the gluster names back at every
+boot, before glusterd starts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from workshop.errors import NotConverged, UsageError
+from workshop.lab import Lab
+from workshop.steps.apt import apt_cache, apt_install, missing_packages
+from workshop.steps.report import StepResult
+from workshop.steps.shell import (
+    Progress,
+    StepRecorder,
+    check_nodes,
+    quiet,
+    run_checked,
+    sh,
+    shell_line,
+    write_file,
+)
+
+__all__ = ["BRICKS", "MOUNT", "VOLUME", "gluster_names", "gluster_ok", "gluster_volume"]
+
+VOLUME = "swarm-data"
+MOUNT = "/mnt/swarm-data"
+BRICKS = "/data/bricks"
+HOSTS_FILE = "/etc/workshop/gluster-hosts"
+HOSTS_UNIT = "workshop-gluster-hosts.service"
+HOSTS_MARK = "# workshop-gluster"
+GLUSTER = ("gluster", "--mode=script")
+PEER_TIMEOUT = 60.0
+PING_TIMEOUT = "10"
+_VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+_HOSTS_UNIT_TEXT = f"""[Unit]
+Description=Swarm Workshop: gluster-N names in /etc/hosts (Docker rewrites it at boot)
+After=local-fs.target
+Before=glusterd.service remote-fs-pre.target
+Wants=remote-fs-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+# /etc/hosts may be a bind mount: rewrite it in place, never rename over it.
+ExecStart=/bin/sh -c 'grep -v "{HOSTS_MARK}$" /etc/hosts > /run/workshop-hosts; \\
+  cat {HOSTS_FILE} >> /run/workshop-hosts && cat /run/workshop-hosts > /etc/hosts'
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def gluster_names(lab: Lab) -> dict[str, tuple[str, str]]:
+    """Node -> (its gluster name, its lab address): node i is ``gluster-i``."""
+    return {n.name: (f"gluster-{i}", n.address) for i, n in enumerate(lab.nodes, start=1)}
+
+
+def _validate(volume: str, mount: str) -> None:
+    if not _VOLUME_NAME.fullmatch(volume):
+        raise UsageError(
+            f"volume name {volume!r} is not valid: use letters, digits, '-' and '_' (up to 64)"
+        )
+    if not mount.startswith("/") or mount.rstrip("/") in ("", "/") or " " in mount:
+        raise UsageError(f"mount point {mount!r} must be an absolute path without spaces, not /")
+
+
+def _fstab_line(lab: Lab, volume: str, mount: str) -> str:
+    names = [name for name, _ in gluster_names(lab).values()]
+    options = ["defaults", "_netdev", "x-systemd.requires=glusterd.service"]
+    if len(names) > 1:
+        options.append("backup-volfile-servers=" + ":".join(names))
+    return f"localhost:/{volume} {mount} glusterfs {','.join(options)} 0 0"
+
+
+def gluster_ok(lab: Lab, volume: str = VOLUME, mount: str = MOUNT) -> bool:
+    """Whether the volume is mounted on every running node."""
+    running = [n.name for n in lab.nodes if n.running]
+    probe = shell_line(sh("findmnt", "-n", "-o", "SOURCE", mount), "||", "true")
+    return all(out.endswith(f":/{volume}") for out in check_nodes(lab, probe, running).values())
+
+
+def _packages(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
+    need = [
+        n for n, missing in missing_packages(lab, ["glusterfs-server"], nodes).items() if missing
+    ]
+    if need:
+        rec.say(f"installing glusterfs-server on {', '.join(need)}")
+        apt_cache(lab, rec.progress)
+        apt_install(lab, ["glusterfs-server"], need)
+        rec.changed(need, "installed glusterfs-server")
+    inactive = [
+        n
+        for n, state in check_nodes(
+            lab, shell_line(sh("systemctl", "is-active", "glusterd"), "||", "true"), nodes
+        ).items()
+        if state != "active"
+    ]
+    if inactive:
+        run_checked(lab, sh("systemctl", "enable", "--now", "glusterd"), inactive, timeout=60)
+        rec.changed(inactive, "started glusterd")
+
+
+def _hosts(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
+    names = gluster_names(lab)
+    entries = "".join(f"{address} {name} {HOSTS_MARK}\n" for name, address in names.values())
+    probe = shell_line(
+        sh("cat", HOSTS_FILE),
+        "2>/dev/null",
+        ";",
+        sh("systemctl", "is-enabled", HOSTS_UNIT),
+        "2>/dev/null",
+        ";",
+        sh("getent", "hosts", *(name for name, _ in names.values())),
+    )
+    wanted_lines = set(entries.splitlines()) | {"enabled"}
+    wanted_lines |= {f"{address}      {name}" for name, address in names.values()}
+    stale = []
+    for node, out in check_nodes(lab, probe, nodes).items():
+        lines = {re.sub(r"\s+", " ", line) for line in out.splitlines()}
+        if not {re.sub(r"\s+", " ", w) for w in wanted_lines} <= lines:
+            stale.append(node)
+    if stale:
+        write_file(lab, HOSTS_FILE, entries, on=stale)
+        write_file(lab, f"/etc/systemd/system/{HOSTS_UNIT}", _HOSTS_UNIT_TEXT, on=stale)
+        run_checked(
+            lab,
+            shell_line(
+                sh("systemctl", "daemon-reload"),
+                "&&",
+                sh("systemctl", "enable", HOSTS_UNIT),
+                "&&",
+                sh("systemctl", "restart", HOSTS_UNIT),
+            ),
+            stale,
+        )
+        rec.changed(stale, "gluster-N names in /etc/hosts (kept at boot)")
+
+
+def _pool(lab: Lab, first: str) -> dict[str, str]:
+    out = run_checked(lab, sh(*GLUSTER, "pool", "list"), [first]).stdout[first]
+    rows = [line.split() for line in out.splitlines()[1:] if line.strip()]
+    return {row[1]: row[2] for row in rows if len(row) >= 3}
+
+
+def _peers(lab: Lab, rec: StepRecorder, first: str) -> None:
+    names = gluster_names(lab)
+    own = names[first][0]
+    others = [name for node, (name, _) in names.items() if node != first]
+    pool = _pool(lab, first)
+    missing = [name for name in others if name not in pool]
+    for name in missing:
+        run_checked(lab, sh(*GLUSTER, "peer", "probe", name), [first], timeout=60)
+    if missing:
+        # Probe back once, so that the first node is known by its name too.
+        back = next(node for node, (name, _) in names.items() if name == others[0])
+        run_checked(lab, sh(*GLUSTER, "peer", "probe", own), [back], timeout=60)
+        rec.changed(first, f"gluster peer probe {' '.join(missing)}")
+    deadline = time.monotonic() + PEER_TIMEOUT
+    while True:
+        pool = _pool(lab, first)
+        if all(pool.get(name) == "Connected" for name in others):
+            return
+        if time.monotonic() > deadline:
+            raise NotConverged(
+                "GlusterFS peers are not all connected", timeout=PEER_TIMEOUT, last_seen=str(pool)
+            )
+        time.sleep(1)
+
+
+def _volume(lab: Lab, rec: StepRecorder, first: str, volume: str) -> None:
+    names = gluster_names(lab)
+    info = run_checked(
+        lab, shell_line(sh(*GLUSTER, "volume", "info", volume), "2>&1", "||", "true"), [first]
+    ).stdout[first]
+    if "Status:" not in info:
+        brick_dir = f"{BRICKS}/{volume}/brick"
+        run_checked(lab, sh("mkdir", "-p", brick_dir))
+        roots = check_nodes(lab, sh("findmnt", "-n", "-o", "TARGET", "--target", BRICKS))
+        force = any(target == "/" for target in roots.values())
+        bricks = [f"{name}:{brick_dir}" for name, _ in names.values()]
+        replica = ["replica", str(len(bricks))] if len(bricks) > 1 else []
+        create = sh(*GLUSTER, "volume", "create", volume, *replica, *bricks, *(["force"] * force))
+        run_checked(lab, create, [first], timeout=120)
+        rec.changed(first, f"volume {volume}: {' '.join(replica) or 'single brick'}")
+        info = "Status: Created"
+    if "Status: Started" not in info:
+        run_checked(lab, sh(*GLUSTER, "volume", "start", volume), [first], timeout=120)
+        rec.changed(first, f"started volume {volume}")
+    allowed = ",".join(["127.0.0.1", *(address for _, address in names.values())])
+    options = {
+        "auth.allow": allowed,  # the lab's addresses only
+        # Notice a powered-off peer in 10 s instead of 42: reads go on sooner.
+        "network.ping-timeout": PING_TIMEOUT,
+    }
+    for option, wanted in options.items():
+        current = run_checked(lab, sh(*GLUSTER, "volume", "get", volume, option), [first])
+        lines = current.stdout[first].splitlines()
+        if not lines or lines[-1].split()[-1] != wanted:
+            run_checked(lab, sh(*GLUSTER, "volume", "set", volume, option, wanted), [first])
+            rec.changed(first, f"{option} {wanted}")
+
+
+def _mounts(lab: Lab, rec: StepRecorder, nodes: list[str], volume: str, mount: str) -> None:
+    line = _fstab_line(lab, volume, mount)
+    probe = shell_line(
+        sh("grep", "-qxF", line, "/etc/fstab"),
+        "&&",
+        sh("findmnt", "-n", "-o", "SOURCE", mount),
+        "||",
+        "true",
+    )
+    stale = [
+        n for n, out in check_nodes(lab, probe, nodes).items() if not out.endswith(f":/{volume}")
+    ]
+    if not stale:
+        return
+    mount_field = re.escape(mount)
+    update = shell_line(
+        sh("mkdir", "-p", mount),
+        "&&",
+        "{",
+        sh(
+            "grep", "-v", "-E", f"^[^#[:space:]]+[[:space:]]+{mount_field}[[:space:]]", "/etc/fstab"
+        ),
+        ";",
+        sh("echo", line),
+        ";",
+        "}",
+        ">",
+        "/run/workshop-fstab",
+        "&&",
+        sh("cp", "/run/workshop-fstab", "/etc/fstab"),
+        "&&",
+        sh("systemctl", "daemon-reload"),
+        "&&",
+        "{",
+        sh("mountpoint", "-q", mount),
+        "||",
+        sh("mount", mount),
+        ";",
+        "}",
+    )
+    run_checked(lab, update, stale, timeout=120)
+    rec.changed(stale, f"mounted {volume} at {mount} (fstab, _netdev)")
+
+
+def gluster_volume(
+    lab: Lab,
+    *,
+    volume: str = VOLUME,
+    mount: str = MOUNT,
+    progress: Progress = quiet,
+) -> StepResult:
+    """Build and mount a GlusterFS volume replicated on every node.
+
+    The real commands: ``apt-get install glusterfs-server``, ``gluster peer probe
+    gluster-2``, ``gluster volume create swarm-data replica 3 gluster-1:/data/bricks/
+    swarm-data/brick ...``, ``gluster volume start swarm-data``, ``gluster volume set
+    swarm-data auth.allow <addresses>``, and ``mount /mnt/swarm-data`` (from fstab).
+
+    Args:
+        lab: The lab (every node must be running).
+        volume: The volume's name.
+        mount: Where every node mounts it.
+        progress: Called with a line of text now and then.
+
+    Raises:
+        UsageError: A bad volume name or mount point (nothing is changed).
+        NotConverged: The peers did not connect.
+    """
+    _validate(volume, mount)
+    stopped = [n.name for n in lab.nodes if not n.running]
+    if stopped:
+        raise UsageError(
+            f"every node must be running to build the volume; start {', '.join(stopped)}"
+        )
+    rec = StepRecorder("gluster_volume", progress)
+    nodes = lab.names
+    first = nodes[0]
+    _packages(lab, rec, nodes)
+    _hosts(lab, rec, nodes)
+    _peers(lab, rec, first)
+    _volume(lab, rec, first, volume)
+    _mounts(lab, rec, nodes, volume, mount)
+    rec.unchanged(nodes, f"{volume} already mounted at {mount}")
+    return rec.result()

@@ -1,0 +1,230 @@
+"""Named lab states, in order, and ``require()`` that reaches any of them.
+
+Each :class:`State` can check itself and lists the steps that reach it. The table
+:data:`STATES` is plain data, in the order the chapters build the lab::
+
+    nodes -> docker -> swarm -> firewall -> gluster -> registry -> demoapp
+
+``require(lab, "gluster")`` checks every state up to ``gluster`` in that order and
+runs the steps of those that are missing, so any chapter can start from any lab.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
+from workshop.lab import Lab
+from workshop.steps.apt import install_packages
+from workshop.steps.docker import docker_versions, install_docker
+from workshop.steps.firewall import firewall, firewall_ok
+from workshop.steps.gluster import gluster_ok, gluster_volume
+from workshop.steps.registry import registry, registry_ok
+from workshop.steps.report import RequireReport, StateOutcome, StepResult
+from workshop.steps.roles import swarm_roles
+from workshop.steps.shell import Progress, StepRecorder, lab_settings, quiet
+from workshop.steps.stack import stack_converged, stack_deploy
+from workshop.steps.swarm import swarm_healthy, swarm_init, swarm_join, swarm_wait
+
+__all__ = ["STATES", "STATE_NAMES", "State", "require", "state_named"]
+
+Step = Callable[[Lab, Progress], StepResult]
+Check = Callable[[Lab], bool]
+
+
+@dataclass(frozen=True)
+class State:
+    """A named state of the lab.
+
+    Attributes:
+        name: The state's name, as ``require()`` takes it.
+        description: What holds in this state.
+        check: Whether the lab is in this state now (read-only).
+        steps: What reaches it, in order; each step is idempotent.
+        packages: Debian packages its steps install (fetched together by ``require``).
+    """
+
+    name: str
+    description: str
+    check: Check
+    steps: tuple[Step, ...]
+    packages: tuple[str, ...] = ()
+
+
+# --- checks -----------------------------------------------------------------------
+def nodes_ok(lab: Lab) -> bool:
+    """Every machine the lab defines exists, runs and answers SSH."""
+    settings = lab_settings(lab)
+    if not lab.nodes or (settings is not None and len(lab.nodes) < settings.nodes):
+        return False
+    if any(not n.running for n in lab.nodes):
+        return False
+    return not lab.run("true", timeout=15).failed
+
+
+def docker_ok(lab: Lab) -> bool:
+    """Docker answers on every node."""
+    return all(docker_versions(lab).values())
+
+
+def demoapp_ok(lab: Lab) -> bool:
+    """The demoapp stack is deployed and runs all its tasks."""
+    try:
+        return stack_converged(lab, "demoapp")
+    except NotConverged:
+        return False
+
+
+# --- steps that need an adapter -------------------------------------------------
+def start_nodes(lab: Lab, progress: Progress) -> StepResult:
+    """Create or power on the lab's machines (Vagrant labs only)."""
+    rec = StepRecorder("start_nodes", progress)
+    if lab.source.kind != "vagrant":
+        down = [n.name for n in lab.nodes if not n.running] or lab.names
+        raise NodeUnreachable(
+            down[0],
+            None,
+            "the lab's hosts come from an inventory: power them on yourself",
+            failed_nodes=down,
+        )
+    settings = lab_settings(lab)
+    before = {n.name: n.state for n in lab.nodes}
+    missing = settings is not None and len(lab.nodes) < settings.nodes
+    if missing or not lab.nodes:
+        lab.up(progress)
+    else:
+        for node in lab.nodes:
+            if not node.running:
+                lab.start(node.name, progress)
+    for node in lab.refresh().nodes:
+        if before.get(node.name) == "running":
+            rec.unchanged(node.name, "already running")
+        else:
+            rec.changed(node.name, f"{before.get(node.name, 'not created')} -> {node.state}")
+    return rec.result()
+
+
+def _step(function: Callable[..., StepResult], *args: str) -> Step:
+    """Adapt ``function(lab, *args, progress=...)`` to a state's step."""
+
+    def step(lab: Lab, progress: Progress) -> StepResult:
+        return function(lab, *args, progress=progress)
+
+    step.__name__ = function.__name__
+    return step
+
+
+#: The lab's states, in the order they build on each other.
+STATES: tuple[State, ...] = (
+    State("nodes", "every machine is running and answers SSH", nodes_ok, (start_nodes,)),
+    State(
+        "docker",
+        "Docker Engine runs on every node",
+        docker_ok,
+        (_step(install_docker),),
+        ("docker.io",),
+    ),
+    State(
+        "swarm",
+        "one swarm: managers and workers as the lab defines, all Ready",
+        swarm_healthy,
+        (_step(swarm_init), _step(swarm_join), _step(swarm_roles), _step(swarm_wait)),
+    ),
+    State(
+        "firewall",
+        "cluster ports open to the lab network only",
+        firewall_ok,
+        (_step(firewall),),
+        ("nftables",),
+    ),
+    State(
+        "gluster",
+        "a replicated GlusterFS volume mounted on every node",
+        gluster_ok,
+        (_step(gluster_volume),),
+        ("glusterfs-server",),
+    ),
+    State(
+        "registry",
+        "a registry on every node serves the lab's images",
+        registry_ok,
+        (_step(registry),),
+    ),
+    State(
+        "demoapp",
+        "the demoapp stack runs all its tasks",
+        demoapp_ok,
+        (_step(stack_deploy, "demoapp"),),
+    ),
+)
+STATE_NAMES: tuple[str, ...] = tuple(s.name for s in STATES)
+
+
+def state_named(name: str) -> State:
+    """The state called ``name``.
+
+    Raises:
+        UsageError: No such state; the message lists the valid ones.
+    """
+    for state in STATES:
+        if state.name == name:
+            return state
+    raise UsageError.choice("lab state", name, STATE_NAMES)
+
+
+def _safe_check(state: State, lab: Lab) -> bool:
+    """A check that cannot answer (a node does not respond) counts as not reached."""
+    try:
+        return state.check(lab)
+    except WorkshopError:
+        return False
+
+
+def require(lab: Lab, *states: str, progress: Progress = quiet) -> RequireReport:
+    """Bring the lab to every state named, and to all states before them.
+
+    Args:
+        lab: The lab.
+        states: State names (see :data:`STATE_NAMES`); the latest one in order
+            decides how far the lab goes.
+        progress: Called with a line of text now and then.
+
+    Returns:
+        What was found and what was done, state by state.
+
+    Raises:
+        UsageError: No state, or an unknown one (checked before anything runs).
+        NotConverged: A state's steps ran but its check still fails.
+    """
+    if not states:
+        raise UsageError(f"name at least one lab state; valid states are: {', '.join(STATE_NAMES)}")
+    for name in states:
+        if not isinstance(name, str):
+            raise UsageError.choice("lab state", name, STATE_NAMES)
+        state_named(name)
+    last = max(STATE_NAMES.index(name) for name in states)
+    started = time.monotonic()
+    outcomes = []
+    prefetched = False
+    for index, state in enumerate(STATES[: last + 1]):
+        if _safe_check(state, lab):
+            progress(f"{state.name}: already there")
+            outcomes.append(StateOutcome(state.name, reached=False))
+            continue
+        progress(f"{state.name}: {state.description} ...")
+        results: tuple[StepResult, ...] = ()
+        packages = [p for s in STATES[index : last + 1] for p in s.packages]
+        if packages and not prefetched and state.name != "nodes":
+            # One apt run for every package the remaining states need.
+            results += (install_packages(lab, packages, progress=progress),)
+            prefetched = True
+        results += tuple(step(lab, progress) for step in state.steps)
+        if not _safe_check(state, lab):
+            raise NotConverged(
+                f"the lab is not in state {state.name!r} ({state.description}) after "
+                f"{', '.join(r.step for r in results)}"
+            )
+        outcomes.append(StateOutcome(state.name, reached=True, steps=results))
+    return RequireReport(tuple(states), tuple(outcomes), time.monotonic() - started)
