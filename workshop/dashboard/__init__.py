@@ -17,6 +17,7 @@ from workshop.dashboard.plots import (
 )
 from workshop.dashboard.sampling import RequestSample, sample_requests
 from workshop.dashboard.timeline import FaultTimeline, record_timeline
+from workshop.dashboard.topology import topology
 from workshop.dashboard.widgets import QuorumGauge, RequestSampler, SwarmDashboard
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "request_histogram",
     "sample_requests",
     "stop_all",
+    "topology",
 ]

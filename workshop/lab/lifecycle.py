@@ -28,7 +28,9 @@ def lab_up(source: VagrantSource, progress: Progress) -> None:
         progress(f"Node image: {ensure_node_image(progress)}")
         ours = source.machine_ids()
         existed = bool(ours & set(container_ids(source.settings.name).values()))
-        removed = remove_lab_objects(source.settings.name, keep_containers=ours, progress=progress)
+        removed = remove_lab_objects(
+            source.settings.name, keep_containers=ours, progress=progress, keep_services=True
+        )
         if removed:
             progress(f"Removed leftovers of an earlier lab: {removed}")
     try:

@@ -18,6 +18,7 @@ from workshop.errors import ProviderError
 __all__ = ["LAB_LABEL", "LabObjects", "lab_objects", "remove_lab_objects"]
 
 LAB_LABEL = "workshop.lab"
+SERVICE_LABEL = "workshop.service"
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,13 @@ def remove_lab_objects(
     lab: str,
     keep_containers: Iterable[str] = (),
     progress: Callable[[str], None] = lambda _: None,
+    *,
+    keep_services: bool = False,
 ) -> LabObjects:
     """Remove the lab's containers (but `keep_containers` ids), then unused volumes and networks.
+
+    With `keep_services`, containers labelled `workshop.service` (the lab's apt cache)
+    and their volumes stay too: `up` keeps them, `down` removes everything.
 
     Returns:
         What was removed.
@@ -88,7 +94,8 @@ def remove_lab_objects(
     selector = {"label": f"{LAB_LABEL}={lab}"}
     removed_containers: list[str] = []
     for container in client.containers.list(all=True, filters=selector):
-        if container.id in keep:
+        # Machines Vagrant knows, and the lab's own services (the apt cache) stay.
+        if container.id in keep or (keep_services and SERVICE_LABEL in container.labels):
             continue
         progress(f"Removing leftover container {container.name}")
         container.remove(force=True, v=True)

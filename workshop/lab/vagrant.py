@@ -108,7 +108,7 @@ class VagrantSource:
         """
         for delay in LOCK_RETRIES:
             rc, stdout, stderr = self.execute(args, timeout, progress)
-            if rc == 0 or "MachineLocked" not in stderr + stdout:
+            if rc == 0 or not _machine_locked(stderr + stdout):
                 break
             time.sleep(delay)
         if rc != 0:
@@ -229,6 +229,11 @@ class VagrantSource:
         """Destroy every machine of the lab."""
         self.vagrant(["destroy", "--force"], timeout=POWER_TIMEOUT, progress=progress)
         self._ssh_cache().unlink(missing_ok=True)
+
+
+def _machine_locked(output: str) -> bool:
+    """Whether Vagrant refused because another Vagrant process holds a machine's lock."""
+    return "MachineLocked" in output or "machine because it is locked" in output
 
 
 def _ssh_block(name: str, ep: SSHEndpoint) -> str:
