@@ -43,10 +43,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 NOTEBOOK = "dashboard.ipynb"
+# One cell: "Run All" on a busy host has been seen to run the first cell and never
+# queue the second, so the whole notebook is one cell.
 CELLS = [
     "from workshop import Lab\nfrom workshop.dashboard import SwarmDashboard\n\n"
-    "lab = Lab.connect()",
-    f"dashboard = SwarmDashboard(lab, {SERVICE!r})\ndashboard",
+    f"lab = Lab.connect()\ndashboard = SwarmDashboard(lab, {SERVICE!r})\ndashboard",
 ]
 #: JupyterLab user settings: no news toast, no update check, and the notebook's own
 #: kernel started without a "Select Kernel" dialog (it still shows now and then when

@@ -140,6 +140,10 @@ def test_new_leader_when_the_leader_is_powered_off(swarm_lab: Lab, reader: Swarm
             lambda: all(n.status == "ready" for n in reader.nodes()), 120, "all nodes ready"
         )
         swarm_restored(swarm_lab)
-    quorum = reader.quorum()
-    assert (quorum.managers, quorum.reachable) == (2, 2)
+    # The demotion in swarm_restored takes a moment to show in `docker node ls`.
+    wait_for(
+        lambda: (reader.quorum().managers, reader.quorum().reachable) == (2, 2),
+        60,
+        "two reachable managers again",
+    )
     distribution_when(reader, lambda d: d.total == REPLICAS)
