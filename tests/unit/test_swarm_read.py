@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.fakes import result
 from workshop.errors import CommandFailed, NodeUnreachable, UnknownNode, WorkshopError
 from workshop.lab.results import Results, RunResult
 from workshop.swarm import Quorum, SwarmReader, SwarmUnavailable
@@ -32,27 +33,6 @@ Answer = Callable[[str], RunResult]
 @dataclass(frozen=True)
 class FakeNode:
     name: str
-
-
-def result(
-    node: str,
-    command: str,
-    rc: int | None = 0,
-    stdout: str = "",
-    stderr: str = "",
-    error: str | None = None,
-) -> RunResult:
-    return RunResult(
-        node=node,
-        command=command,
-        rc=rc,
-        stdout=stdout,
-        stderr=stderr,
-        duration=0.01,
-        started=0.0,
-        finished=0.01,
-        error=error,
-    )
 
 
 def recorded(

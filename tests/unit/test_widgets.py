@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from tests.unit.fakes import result
 from workshop.dashboard import (
     FaultTimeline,
     QuorumGauge,
@@ -31,27 +32,6 @@ matplotlib.use("Agg")
 DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
 PNG = b"\x89PNG"
 SUBNET = "192.168.60"
-
-
-def result(
-    node: str,
-    command: str,
-    rc: int | None = 0,
-    stdout: str = "",
-    stderr: str = "",
-    error: str | None = None,
-) -> RunResult:
-    return RunResult(
-        node=node,
-        command=command,
-        rc=rc,
-        stdout=stdout,
-        stderr=stderr,
-        duration=0.01,
-        started=0.0,
-        finished=0.01,
-        error=error,
-    )
 
 
 def running_only(text: str) -> str:
