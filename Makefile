@@ -55,6 +55,7 @@ down:
 
 lint: venv
 	$(BIN)/ruff check workshop tests
+	$(BIN)/ruff format --check workshop tests
 	$(BIN)/mypy workshop
 
 bench: setup engine

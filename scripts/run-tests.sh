@@ -16,6 +16,7 @@ mkdir -p artifacts
 scripts/engine.sh start || exit 1
 rc=0
 "$BIN/ruff" check workshop tests || rc=1
+"$BIN/ruff" format --check workshop tests || rc=1
 "$BIN/mypy" workshop || rc=1
 
 paths=(tests/unit tests/integration)

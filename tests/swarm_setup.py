@@ -47,8 +47,11 @@ def docker_installed(lab: Lab) -> None:
         sudo=True,
         timeout=900,
     ).raise_for_failures()
-    wait_for(lambda: not lab.run("docker info >/dev/null", sudo=True, timeout=20).failed,
-             60, "docker engines answering")
+    wait_for(
+        lambda: not lab.run("docker info >/dev/null", sudo=True, timeout=20).failed,
+        60,
+        "docker engines answering",
+    )
 
 
 def swarm_state(lab: Lab, name: str) -> str:
@@ -65,24 +68,41 @@ def swarm_formed(lab: Lab) -> None:
         lab.run(shlex.join(command), on=first.name, sudo=True).raise_for_failures()
     tokens = {
         role: lab.run(f"docker swarm join-token -q {role}", on=first.name, sudo=True)
-        .raise_for_failures()[0].stdout.strip()
+        .raise_for_failures()[0]
+        .stdout.strip()
         for role in ("manager", "worker")
     }
     for node in lab.nodes[1:]:
         if swarm_state(lab, node.name) == "active":
             continue
         command = [
-            "docker", "swarm", "join", "--token", tokens[node.role],
-            "--advertise-addr", node.address, f"{first.address}:2377",
+            "docker",
+            "swarm",
+            "join",
+            "--token",
+            tokens[node.role],
+            "--advertise-addr",
+            node.address,
+            f"{first.address}:2377",
         ]
         lab.run(shlex.join(command), on=node.name, sudo=True, timeout=60).raise_for_failures()
 
 
 def _ssh_command(node: Node, remote: str) -> list[str]:
     ssh = node.ssh
-    command = ["ssh", "-p", str(ssh.port), "-o", "StrictHostKeyChecking=no",
-               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-               "-o", "BatchMode=yes"]
+    command = [
+        "ssh",
+        "-p",
+        str(ssh.port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+    ]
     for key in ssh.identity_files:
         command += ["-i", key, "-o", "IdentitiesOnly=yes"]
     command.append(f"{ssh.user}@{ssh.host}" if ssh.user else ssh.host)
@@ -93,7 +113,9 @@ def image_loaded(lab: Lab, image: str) -> None:
     """Copy a host image into every node's engine (``docker save | ssh docker load``)."""
     image_id = subprocess.run(
         ["docker", "image", "inspect", "--format", "{{.Id}}", image],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     have = lab.run(
         shlex.join(["docker", "image", "inspect", "--format", "{{.Id}}", image]), sudo=True
@@ -103,8 +125,13 @@ def image_loaded(lab: Lab, image: str) -> None:
     def load(node: Node) -> None:
         save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
         try:
-            subprocess.run(_ssh_command(node, "sudo docker load"), stdin=save.stdout,
-                           capture_output=True, check=True, timeout=600)
+            subprocess.run(
+                _ssh_command(node, "sudo docker load"),
+                stdin=save.stdout,
+                capture_output=True,
+                check=True,
+                timeout=600,
+            )
         finally:
             if save.stdout is not None:
                 save.stdout.close()
@@ -141,12 +168,13 @@ def service_running(lab: Lab, name: str, args: list[str], replicas: int | None) 
     names = manager_run(lab, ["docker", "service", "ls", "--format", "{{.Name}}"]).split()
     if name in names:
         if replicas is not None:
-            manager_run(lab, ["docker", "service", "scale", "--detach=false",
-                              f"{name}={replicas}"])
+            manager_run(lab, ["docker", "service", "scale", "--detach=false", f"{name}={replicas}"])
         return
     mode = ["--replicas", str(replicas)] if replicas is not None else ["--mode", "global"]
-    manager_run(lab, ["docker", "service", "create", "--detach=false", "--quiet",
-                      "--name", name, *mode, *args])
+    manager_run(
+        lab,
+        ["docker", "service", "create", "--detach=false", "--quiet", "--name", name, *mode, *args],
+    )
 
 
 def while_locked(action: Callable[[], object], timeout: float = 180) -> None:
@@ -178,8 +206,17 @@ def swarm_restored(lab: Lab) -> None:
         if not node.running:
             power(lab, "start", node.name)
     for node in lab.nodes:
-        listed = manager_run(lab, ["docker", "node", "inspect", "--format",
-                                   "{{.Spec.Role}} {{.Spec.Availability}}", node.name])
+        listed = manager_run(
+            lab,
+            [
+                "docker",
+                "node",
+                "inspect",
+                "--format",
+                "{{.Spec.Role}} {{.Spec.Availability}}",
+                node.name,
+            ],
+        )
         role, availability = listed.split()
         if availability != "active":
             manager_run(lab, ["docker", "node", "update", "--availability", "active", node.name])
@@ -200,14 +237,17 @@ def swarm_ready(lab: Lab) -> Lab:
     swarm_restored(lab)
     service_running(lab, SERVICE, [image], REPLICAS)
     service_running(
-        lab, "hello",
-        ["--publish", f"mode=host,published={HELLO_PORT},target=80", image], None,
+        lab,
+        "hello",
+        ["--publish", f"mode=host,published={HELLO_PORT},target=80", image],
+        None,
     )
     return lab
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str,
-             interval: float = 2.0) -> object:
+def wait_for(
+    condition: Callable[[], object], timeout: float, what: str, interval: float = 2.0
+) -> object:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:

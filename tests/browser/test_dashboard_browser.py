@@ -39,8 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 NOTEBOOK = "dashboard.ipynb"
 # One cell: "Run All" on a busy host has been seen to run the first cell and never
@@ -54,7 +58,8 @@ CELLS = [
 #: the kernel specs load slowly, on a busy host).
 SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
         "autoStartDefaultKernel": True,
@@ -79,7 +84,9 @@ def write_notebook(folder: Path) -> Path:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     notebook.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python",
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
     }
     path = folder / NOTEBOOK
     nbformat.write(notebook, path)
@@ -93,8 +100,9 @@ def write_settings(folder: Path) -> None:
         path.write_text(json.dumps(values))
 
 
-def wait_until_serving(url: str, token: str, process: subprocess.Popen[bytes],
-                       log: Path, timeout: float = 90) -> None:
+def wait_until_serving(
+    url: str, token: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -111,7 +119,9 @@ def api(server: JupyterServer, path: str, body: object = None) -> Any:
     """Call the Jupyter server's REST API (GET, or POST with a JSON body)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        f"{server.url}/api/{path}", data=data, method="GET" if body is None else "POST",
+        f"{server.url}/api/{path}",
+        data=data,
+        method="GET" if body is None else "POST",
         headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -126,8 +136,11 @@ def start_kernel_session(server: JupyterServer) -> None:
     """
     specs = api(server, "kernelspecs")
     assert "python3" in specs["kernelspecs"], specs
-    api(server, "sessions", {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook",
-                             "kernel": {"name": "python3"}})
+    api(
+        server,
+        "sessions",
+        {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook", "kernel": {"name": "python3"}},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,16 +152,22 @@ def jupyter(swarm_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     write_settings(settings)
     token, port = secrets.token_hex(16), free_port()
     env = {
-        **os.environ, **swarm_lab_env(),
+        **os.environ,
+        **swarm_lab_env(),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
         "JUPYTER_PLATFORM_DIRS": "1",
     }
     env.pop("WORKSHOP_INVENTORY", None)
     command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
-        f"--ServerApp.token={token}", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
@@ -157,8 +176,7 @@ def jupyter(swarm_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "jupyter-dashboard.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(url, token, process, log)

@@ -76,8 +76,16 @@ def test_chapter_runs_alone_on_bare_nodes(
 
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q",
-         f"notebooks/{chapter}"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"notebooks/{chapter}",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

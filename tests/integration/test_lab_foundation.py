@@ -15,6 +15,8 @@ import pytest
 
 from workshop import Lab, NodeUnreachable, UnknownNode
 from workshop.lab.runtime import lab_objects
+from workshop.lab.vagrant import VagrantSource
+from workshop.lab.vagrant_parse import parse_ssh_config
 
 pytestmark = pytest.mark.lab
 
@@ -110,10 +112,31 @@ def test_up_again_reuses_the_running_lab(lab: Lab) -> None:
     assert before == after and len(after) == 3
 
 
+def assert_engine_agrees_with_vagrant(lab: Lab) -> None:
+    """The engine's view of the machines (what `Lab.connect` reads) is Vagrant's."""
+    source = lab.source
+    assert isinstance(source, VagrantSource)
+    view = source.engine_view()
+    assert view is not None, "the engine view fell back to Vagrant on a settled lab"
+    states, endpoints = view
+    vagrant_states = source.status()
+    assert {n: s.state for n, s in states.items()} == {
+        n: s.state for n, s in vagrant_states.items()
+    }
+    running = {n for n, s in vagrant_states.items() if s.running}
+    vagrant_endpoints = source.vagrant(["ssh-config", *sorted(running)])
+    assert {n: endpoints[n] for n in running} == parse_ssh_config(vagrant_endpoints)
+
+
+def test_engine_view_agrees_with_vagrant(lab: Lab) -> None:
+    assert_engine_agrees_with_vagrant(lab)
+
+
 def test_halted_node_is_reported_unreachable_and_others_succeed(lab: Lab) -> None:
     stale = Lab(lab.source, lab.nodes)  # still believes node-3 is running
     lab.halt("node-3")
     assert lab.node("node-3").state != "running"
+    assert_engine_agrees_with_vagrant(lab)
     results = lab.run("hostname")
     assert [r.node for r in results.failed] == ["node-3"]
     assert results.stdout["node-1"] == "node-1" and results.stdout["node-2"] == "node-2"

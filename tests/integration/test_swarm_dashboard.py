@@ -27,9 +27,7 @@ def reader(swarm_lab: Lab) -> SwarmReader:
     return SwarmReader(swarm_lab)
 
 
-def distribution_when(
-    reader: SwarmReader, ok: object, timeout: float = 120
-) -> ReplicaDistribution:
+def distribution_when(reader: SwarmReader, ok: object, timeout: float = 120) -> ReplicaDistribution:
     """Poll helloworld's distribution until ``ok(distribution)`` holds."""
     assert callable(ok)
 
@@ -136,9 +134,7 @@ def test_new_leader_when_the_leader_is_powered_off(swarm_lab: Lab, reader: Swarm
     finally:
         timeline.stop()
         power(swarm_lab, "start", old.hostname)
-        wait_for(
-            lambda: all(n.status == "ready" for n in reader.nodes()), 120, "all nodes ready"
-        )
+        wait_for(lambda: all(n.status == "ready" for n in reader.nodes()), 120, "all nodes ready")
         swarm_restored(swarm_lab)
     # The demotion in swarm_restored takes a moment to show in `docker node ls`.
     wait_for(

@@ -57,8 +57,18 @@ class FakeRemote:
             rc, out, err = reply
             if rc is None:
                 results.append(
-                    RunResult(node.name, command, None, "", "", 0.0, 0.0, 0.0,
-                              error="no SSH answer", unreachable=True)
+                    RunResult(
+                        node.name,
+                        command,
+                        None,
+                        "",
+                        "",
+                        0.0,
+                        0.0,
+                        0.0,
+                        error="no SSH answer",
+                        unreachable=True,
+                    )
                 )
             else:
                 results.append(RunResult(node.name, command, rc, out, err, 0.01, 0.0, 0.01))

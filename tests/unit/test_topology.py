@@ -43,9 +43,7 @@ def texts(fig: Figure) -> list[str]:
 
 
 def boxes(fig: Figure) -> dict[str, FancyBboxPatch]:
-    return {
-        str(p.get_gid()): p for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)
-    }
+    return {str(p.get_gid()): p for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)}
 
 
 def draw(fig: Figure) -> Figure:

@@ -23,22 +23,6 @@ from workshop.steps.gluster import GLUSTER, MOUNT, VOLUME, gluster_ok
 from workshop.steps.shell import lab_network, lab_settings, sh, shell_line
 from workshop.swarm import SwarmNode, SwarmReader
 
-__all__ = [
-    "docker_running",
-    "firewall_open",
-    "global_service",
-    "gluster_healed",
-    "gluster_peers",
-    "gluster_shared",
-    "host_ready",
-    "nodes_answer",
-    "service_absent",
-    "service_replicas",
-    "swarm_formed",
-    "swarm_networks",
-    "wait_until",
-]
-
 #: Seconds a port probe between nodes may take.
 PORT_PROBE_TIMEOUT = 3
 _ENTRIES = re.compile(r"Number of entries:\s*(\S+)")
@@ -58,9 +42,7 @@ def nodes_answer(lab: Lab) -> CheckResult:
         settings = lab_settings(lab)
         expected = settings.nodes if settings is not None else len(lab.nodes)
         if len(lab.nodes) < expected or not lab.nodes:
-            return CheckResult(
-                name, False, f"{len(lab.nodes)} of {expected} machines exist", hint
-            )
+            return CheckResult(name, False, f"{len(lab.nodes)} of {expected} machines exist", hint)
         results = lab.run("hostname", timeout=15)
         bad = [f"{r.node} ({r.error or f'exit {r.rc}'})" for r in results if r.failed]
         if bad:
@@ -256,9 +238,14 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{node} {count}" for node, count in counts.items())
 
 
-def service_replicas(
-    lab: Lab, service: str, replicas: int, *, spread: bool = True
-) -> CheckResult:
+def _tasks_per_node(reader: SwarmReader, service: str) -> tuple[dict[str, int], list[str]]:
+    """Running tasks of ``service`` per node, and the nodes that take tasks."""
+    distribution = reader.replica_distribution(service)
+    counts = dict(distribution.counts)
+    return counts, [node for node in counts if not distribution.marks.get(node)]
+
+
+def service_replicas(lab: Lab, service: str, replicas: int, *, spread: bool = True) -> CheckResult:
     """A replicated service runs ``replicas`` tasks, spread over every node that takes tasks.
 
     Args:
@@ -284,9 +271,7 @@ def service_replicas(
         if not found.converged:
             message = f"only {found.replicas_running} of {replicas} tasks are running"
             return CheckResult(name, False, message, hint + " (and wait for it)")
-        distribution = reader.replica_distribution(service)
-        counts = dict(distribution.counts)
-        usable = [node for node in counts if not distribution.marks.get(node)]
+        counts, usable = _tasks_per_node(reader, service)
         empty = [node for node in usable if counts[node] == 0]
         if spread and replicas >= len(usable) and empty:
             message = f"no task on {_names(empty)} ({_counts(counts)})"
@@ -308,9 +293,7 @@ def global_service(lab: Lab, service: str) -> CheckResult:
             return CheckResult(name, False, f"there is no service {service!r}", hint)
         if found.mode != "global":
             return CheckResult(name, False, f"{service} is {found.mode}, not global", hint)
-        distribution = reader.replica_distribution(service)
-        counts = dict(distribution.counts)
-        usable = [node for node in counts if not distribution.marks.get(node)]
+        counts, usable = _tasks_per_node(reader, service)
         wrong = [node for node in usable if counts[node] != 1]
         if wrong:
             message = f"not one running task on {_names(wrong)} ({_counts(counts)})"

@@ -49,7 +49,8 @@ def _line(label: str, totals: list[float], reads: list[float]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(
-        prog="python -m workshop.dashboard.bench", description=__doc__,
+        prog="python -m workshop.dashboard.bench",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--service", default="helloworld", help="service to scale")

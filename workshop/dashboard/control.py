@@ -151,8 +151,12 @@ def read_state(reader: SwarmReader, service: str | None = None) -> DashboardStat
     }
     quorum = quorum_of(nodes) if any(n.is_manager for n in nodes) else None
     return DashboardState(
-        nodes=tuple(nodes), services=tuple(services), distributions=distributions,
-        quorum=quorum, service=service, took=time.monotonic() - started,
+        nodes=tuple(nodes),
+        services=tuple(services),
+        distributions=distributions,
+        quorum=quorum,
+        service=service,
+        took=time.monotonic() - started,
     )
 
 
@@ -215,4 +219,3 @@ def set_availability(reader: SwarmReader, node: str, availability: str) -> None:
     """
     check_availability(availability)
     reader.docker(["node", "update", "--availability", availability, node])
-

@@ -161,11 +161,17 @@ class LiveWidget:
         self.status = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
         self.status.add_class("workshop-status")
         self.progress = widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, description="", bar_style="info",
+            value=0.0,
+            min=0.0,
+            max=1.0,
+            description="",
+            bar_style="info",
             layout=widgets.Layout(visibility="hidden", width="40%"),
         )
         self.auto = widgets.ToggleButton(
-            value=False, description="auto-refresh", icon="refresh",
+            value=False,
+            description="auto-refresh",
+            icon="refresh",
             tooltip=f"refresh every {self.interval:g} s",
         )
         self.auto.observe(self._on_auto, names="value")

@@ -82,8 +82,13 @@ def replica_map(
     for index, service in enumerate(sorted(distribution)):
         heights = [int(distribution[service].get(host, 0)) for host in hosts]
         ax.bar(
-            positions, heights, width=0.6, bottom=bottoms, label=service,
-            color=f"C{index % 10}", edgecolor="white",
+            positions,
+            heights,
+            width=0.6,
+            bottom=bottoms,
+            label=service,
+            color=f"C{index % 10}",
+            edgecolor="white",
         )
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     labels = [node_label(by_name[h]) if h in by_name else h for h in hosts]
@@ -91,13 +96,23 @@ def replica_map(
         node = by_name.get(host)
         if node is not None and node.marks:
             ax.axvspan(
-                position - 0.4, position + 0.4, facecolor="none", edgecolor=MARK_COLOR,
-                hatch="//", linewidth=0, zorder=0, gid=f"mark:{host}",
+                position - 0.4,
+                position + 0.4,
+                facecolor="none",
+                edgecolor=MARK_COLOR,
+                hatch="//",
+                linewidth=0,
+                zorder=0,
+                gid=f"mark:{host}",
             )
         if bottoms[position]:
             ax.annotate(
-                str(bottoms[position]), (position, bottoms[position]),
-                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                str(bottoms[position]),
+                (position, bottoms[position]),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
             )
     ax.set_xticks(positions, labels=labels)
     for tick, host in zip(ax.get_xticklabels(), hosts, strict=True):
@@ -132,32 +147,52 @@ def quorum_gauge(quorum: Quorum) -> Figure:
         up = slot < quorum.reachable
         ax.add_patch(
             Wedge(
-                (0.0, 0.0), 1.0, 180.0 - (slot + 1) * step, 180.0 - slot * step,
-                width=0.35, facecolor=fill if up else IDLE_COLOR, edgecolor="white",
-                linewidth=2, gid="reachable" if up else "unreachable",
+                (0.0, 0.0),
+                1.0,
+                180.0 - (slot + 1) * step,
+                180.0 - slot * step,
+                width=0.35,
+                facecolor=fill if up else IDLE_COLOR,
+                edgecolor="white",
+                linewidth=2,
+                gid="reachable" if up else "unreachable",
             )
         )
     angle = math.radians(180.0 - quorum.needed * step)
     cos, sin = math.cos(angle), math.sin(angle)
     ax.plot([0.6 * cos, 1.08 * cos], [0.6 * sin, 1.08 * sin], color="black", linewidth=2)
     ax.text(
-        1.16 * cos, 1.16 * sin, f"needed: {quorum.needed}",
-        ha="left" if cos > 0.05 else "right" if cos < -0.05 else "center", va="bottom",
+        1.16 * cos,
+        1.16 * sin,
+        f"needed: {quorum.needed}",
+        ha="left" if cos > 0.05 else "right" if cos < -0.05 else "center",
+        va="bottom",
     )
-    ax.text(0, 0.12, f"{quorum.reachable}/{quorum.managers}", ha="center", va="bottom",
-            fontsize=20, fontweight="bold")
+    ax.text(
+        0,
+        0.12,
+        f"{quorum.reachable}/{quorum.managers}",
+        ha="center",
+        va="bottom",
+        fontsize=20,
+        fontweight="bold",
+    )
     ax.text(0, 0.0, "managers reachable", ha="center", va="bottom", fontsize=9)
     leader = quorum.leader or "none"
     ax.text(
-        0, -0.2,
+        0,
+        -0.2,
         f"leader: {leader} · full swarm tolerates "
         f"{quorum.tolerance} failure{'s' if quorum.tolerance != 1 else ''}",
-        ha="center", va="top", fontsize=9,
+        ha="center",
+        va="top",
+        fontsize=9,
     )
     ax.set_xlim(-1.45, 1.45)
     ax.set_ylim(-0.4, 1.3)
-    ax.set_title(quorum.summary, color=OK_COLOR if quorum.has_quorum else BAD_COLOR,
-                 fontweight="bold")
+    ax.set_title(
+        quorum.summary, color=OK_COLOR if quorum.has_quorum else BAD_COLOR, fontweight="bold"
+    )
     return fig
 
 
@@ -194,12 +229,15 @@ def request_histogram(
     heights = [answers.get(c, 0) for c in containers]
     left.bar(range(len(containers)), heights, color=[colors[node_of[c]] for c in containers])
     left.set_xticks(
-        range(len(containers)), labels=containers, rotation=45 if len(containers) > 4 else 0,
+        range(len(containers)),
+        labels=containers,
+        rotation=45 if len(containers) > 4 else 0,
         ha="right" if len(containers) > 4 else "center",
     )
     if replicas and total:
-        left.axhline(total / len(replicas), color="black", linestyle="--", linewidth=1,
-                     label="even share")
+        left.axhline(
+            total / len(replicas), color="black", linestyle="--", linewidth=1, label="even share"
+        )
         left.legend(frameon=False, loc="upper right")
     left.set_ylabel("requests")
     left.set_title("per replica (container hostname)")
@@ -211,17 +249,20 @@ def request_histogram(
             continue
         count = sum(1 for c in replicas if replicas[c] == node)
         right.annotate(
-            f"{count} replica{'s' if count != 1 else ''}", (index, per_node[index]),
-            xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8,
+            f"{count} replica{'s' if count != 1 else ''}",
+            (index, per_node[index]),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
         )
     right.set_title("per node")
     for ax in (left, right):
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, max([1, *heights, *per_node]) * 1.2)
     answered = sum(1 for c in replicas if answers.get(c, 0))
-    fig.suptitle(
-        title or f"{total} requests: {answered} of {len(replicas)} replicas answered"
-    )
+    fig.suptitle(title or f"{total} requests: {answered} of {len(replicas)} replicas answered")
     return fig
 
 
@@ -244,14 +285,32 @@ def _shade_leaders(ax: Axes, samples: Sequence[TimelineSample]) -> None:
         if end <= start:
             continue
         if leader is None:
-            ax.axvspan(start, end, facecolor=BAD_COLOR, alpha=0.18, hatch="//",
-                       linewidth=0, gid="no-leader")
+            ax.axvspan(
+                start,
+                end,
+                facecolor=BAD_COLOR,
+                alpha=0.18,
+                hatch="//",
+                linewidth=0,
+                gid="no-leader",
+            )
         else:
-            ax.axvspan(start, end, facecolor=colors[leader], alpha=0.12, linewidth=0,
-                       gid=f"leader:{leader}")
+            ax.axvspan(
+                start,
+                end,
+                facecolor=colors[leader],
+                alpha=0.12,
+                linewidth=0,
+                gid=f"leader:{leader}",
+            )
         ax.text(
-            (start + end) / 2, 0.98, "no leader" if leader is None else f"leader: {leader}",
-            transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8,
+            (start + end) / 2,
+            0.98,
+            "no leader" if leader is None else f"leader: {leader}",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=8,
         )
 
 
@@ -273,8 +332,15 @@ def fault_timeline(
     ax = fig.add_subplot()
     times = [s.t for s in samples]
     running = [math.nan if s.running is None else float(s.running) for s in samples]
-    ax.plot(times, running, drawstyle="steps-post", marker="o", markersize=3,
-            color="C0", label="running tasks")
+    ax.plot(
+        times,
+        running,
+        drawstyle="steps-post",
+        marker="o",
+        markersize=3,
+        color="C0",
+        label="running tasks",
+    )
     if desired is not None:
         ax.axhline(desired, color="black", linestyle="--", linewidth=1, label="desired")
     _shade_leaders(ax, samples)
@@ -282,9 +348,15 @@ def fault_timeline(
         if sample.event:
             ax.axvline(sample.t, color="black", linewidth=1, linestyle=":")
             ax.annotate(
-                sample.event, (sample.t, 0.02), xycoords=ax.get_xaxis_transform(),
-                xytext=(3, 0), textcoords="offset points", rotation=90,
-                ha="left", va="bottom", fontsize=8,
+                sample.event,
+                (sample.t, 0.02),
+                xycoords=ax.get_xaxis_transform(),
+                xytext=(3, 0),
+                textcoords="offset points",
+                rotation=90,
+                ha="left",
+                va="bottom",
+                fontsize=8,
             )
     known = [r for r in running if not math.isnan(r)]
     ax.set_ylim(0, max([1.0, *known, float(desired or 0)]) * 1.3)

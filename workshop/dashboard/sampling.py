@@ -148,8 +148,7 @@ def replica_hosts(
     """
     label = f"com.docker.swarm.service.name={service}" if service else "com.docker.swarm.task"
     ps = shlex.join(["docker", "ps", "-q", "--filter", f"label={label}"])
-    inspect = shlex.join(["xargs", "-r", "docker", "inspect", "--format",
-                          "{{.Config.Hostname}}"])
+    inspect = shlex.join(["xargs", "-r", "docker", "inspect", "--format", "{{.Config.Hostname}}"])
     results = lab.run(f"{ps} | {inspect}", on="all", sudo=True, timeout=timeout)
     hosts: dict[str, str] = {}
     for result in results:
@@ -198,8 +197,14 @@ def sample_requests(
     loop = request_loop(addresses, port, timeout)
     result = lab.run(loop, on=origin, timeout=budget)[0]
     if result.rc != 0 or result.error:
-        raise CommandFailed(loop, origin, result.rc, result.stdout, result.stderr,
-                            hint=str(result.error) if result.error else None)
+        raise CommandFailed(
+            loop,
+            origin,
+            result.rc,
+            result.stdout,
+            result.stderr,
+            hint=str(result.error) if result.error else None,
+        )
     answers: Counter[str] = Counter()
     unanswered: Counter[str] = Counter()
     for line in result.stdout.splitlines():
@@ -212,7 +217,11 @@ def sample_requests(
             answers[answer.strip()] += 1
     took = time.monotonic() - started
     return RequestSample(
-        port=port, sender=origin, requests=requests, answers=answers,
-        replicas=replica_hosts(lab, service), unanswered=unanswered, took=took,
+        port=port,
+        sender=origin,
+        requests=requests,
+        answers=answers,
+        replicas=replica_hosts(lab, service),
+        unanswered=unanswered,
+        took=took,
     )
-

@@ -87,8 +87,10 @@ class FaultTimeline:
         with self._lock:
             last = self.samples[-1] if self.samples else None
             mark = TimelineSample(
-                t=round(self.elapsed, 2), running=last.running if last else None,
-                leader=last.leader if last else None, event=event,
+                t=round(self.elapsed, 2),
+                running=last.running if last else None,
+                leader=last.leader if last else None,
+                event=event,
             )
             self.samples.append(mark)
         return mark

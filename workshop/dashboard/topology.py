@@ -124,8 +124,15 @@ def topology(
 
     network_y, box_y = 1.9, 2.45
     ax.plot([0, total], [network_y, network_y], color=MARK_COLOR, linewidth=3, gid="network")
-    ax.text(0, network_y - 0.08, f"lab network {_network(nodes)}", ha="left",
-            va="top", fontsize=9, color=MARK_COLOR)
+    ax.text(
+        0,
+        network_y - 0.08,
+        f"lab network {_network(nodes)}",
+        ha="left",
+        va="top",
+        fontsize=9,
+        color=MARK_COLOR,
+    )
 
     for index, node in enumerate(nodes):
         x = index * (width + gap)
@@ -139,41 +146,106 @@ def topology(
         edge = LEADER_EDGE if leader and running else MARK_COLOR
         ax.add_patch(
             FancyBboxPatch(
-                (x, box_y), width, height, boxstyle="round,pad=0.02,rounding_size=0.12",
-                facecolor=fill, edgecolor=edge, linewidth=3 if leader else 1.2,
+                (x, box_y),
+                width,
+                height,
+                boxstyle="round,pad=0.02,rounding_size=0.12",
+                facecolor=fill,
+                edgecolor=edge,
+                linewidth=3 if leader else 1.2,
                 gid=f"node:{node.name}",
             )
         )
         ax.plot([x + width / 2] * 2, [network_y, box_y], color=MARK_COLOR, linewidth=1.5)
-        ax.text(x + width / 2, box_y + height - 0.22, node.name, ha="center", va="center",
-                fontsize=12, fontweight="bold")
-        ax.text(x + width / 2, box_y + height / 2 - 0.02,
-                _role_text(node, seen, first_manager if swarm is None else None),
-                ha="center", va="center", fontsize=9)
-        ax.text(x + width / 2, box_y + 0.22, node.address, ha="center", va="center",
-                fontsize=9, family="monospace")
+        ax.text(
+            x + width / 2,
+            box_y + height - 0.22,
+            node.name,
+            ha="center",
+            va="center",
+            fontsize=12,
+            fontweight="bold",
+        )
+        ax.text(
+            x + width / 2,
+            box_y + height / 2 - 0.02,
+            _role_text(node, seen, first_manager if swarm is None else None),
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
+        ax.text(
+            x + width / 2,
+            box_y + 0.22,
+            node.address,
+            ha="center",
+            va="center",
+            fontsize=9,
+            family="monospace",
+        )
         if not running:
-            ax.text(x + width / 2, box_y + height + 0.12, node.state, ha="center",
-                    va="bottom", fontsize=9, color=BAD_COLOR, fontweight="bold")
+            ax.text(
+                x + width / 2,
+                box_y + height + 0.12,
+                node.state,
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                color=BAD_COLOR,
+                fontweight="bold",
+            )
         elif seen is not None and seen.status != "ready":
-            ax.text(x + width / 2, box_y + height + 0.12, f"swarm: {seen.status}",
-                    ha="center", va="bottom", fontsize=9, color=BAD_COLOR, fontweight="bold")
+            ax.text(
+                x + width / 2,
+                box_y + height + 0.12,
+                f"swarm: {seen.status}",
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                color=BAD_COLOR,
+                fontweight="bold",
+            )
         elif swarm is not None and seen is None:
-            ax.text(x + width / 2, box_y + height + 0.12, "not in the swarm", ha="center",
-                    va="bottom", fontsize=9, color=MARK_COLOR)
+            ax.text(
+                x + width / 2,
+                box_y + height + 0.12,
+                "not in the swarm",
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                color=MARK_COLOR,
+            )
 
     host_w = min(total, 5.0)
     host_x = (total - host_w) / 2
     ax.add_patch(
         FancyBboxPatch(
-            (host_x, 0.1), host_w, 0.9, boxstyle="round,pad=0.02,rounding_size=0.12",
-            facecolor=HOST_FILL, edgecolor=MARK_COLOR, linewidth=1.2, gid="host",
+            (host_x, 0.1),
+            host_w,
+            0.9,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor=HOST_FILL,
+            edgecolor=MARK_COLOR,
+            linewidth=1.2,
+            gid="host",
         )
     )
-    ax.text(total / 2, 0.72, "this machine: JupyterLab and the workshop kit", ha="center",
-            va="center", fontsize=10, fontweight="bold")
-    ax.text(total / 2, 0.35, "SSH to every node  ·  `workshop ssh node-2` opens a shell",
-            ha="center", va="center", fontsize=9)
-    ax.plot([total / 2, total / 2], [1.0, network_y], color=OK_COLOR, linewidth=1.5,
-            linestyle="--")
+    ax.text(
+        total / 2,
+        0.72,
+        "this machine: JupyterLab and the workshop kit",
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+    )
+    ax.text(
+        total / 2,
+        0.35,
+        "SSH to every node  ·  `workshop ssh node-2` opens a shell",
+        ha="center",
+        va="center",
+        fontsize=9,
+    )
+    ax.plot([total / 2, total / 2], [1.0, network_y], color=OK_COLOR, linewidth=1.5, linestyle="--")
     return fig

@@ -89,16 +89,24 @@ class SwarmDashboard(LiveWidget):
         self.image = _image("workshop-replica-map")
         self.selector = widgets.Dropdown(
             options=[ALL_SERVICES] + ([service] if service else []),
-            value=service or ALL_SERVICES, description="service",
+            value=service or ALL_SERVICES,
+            description="service",
         )
         self.selector.observe(self._on_select, names="value")
         self.replicas = widgets.IntSlider(
-            value=0, min=0, max=SLIDER_MAX, description="replicas", disabled=service is None,
+            value=0,
+            min=0,
+            max=SLIDER_MAX,
+            description="replicas",
+            disabled=service is None,
             continuous_update=False,
         )
         self.apply_button = widgets.Button(
-            description="Apply", icon="check", button_style="primary",
-            disabled=service is None, tooltip="docker service scale SERVICE=REPLICAS",
+            description="Apply",
+            icon="check",
+            button_style="primary",
+            disabled=service is None,
+            tooltip="docker service scale SERVICE=REPLICAS",
         )
         self.apply_button.on_click(lambda _: self._apply())
         self.nodes_box = widgets.VBox()
@@ -177,7 +185,8 @@ class SwarmDashboard(LiveWidget):
 
     def _node_row(self, host: str) -> tuple[widgets.ToggleButtons, widgets.HTML]:
         toggle = widgets.ToggleButtons(
-            options=list(AVAILABILITIES), value=self._availability.get(host, "active"),
+            options=list(AVAILABILITIES),
+            value=self._availability.get(host, "active"),
             tooltips=[f"docker node update --availability {a} {host}" for a in AVAILABILITIES],
             style={"button_width": "60px"},
         )
@@ -186,14 +195,28 @@ class SwarmDashboard(LiveWidget):
         return toggle, label
 
     def _power_buttons(self, host: str) -> list[widgets.Button]:
-        off = widgets.Button(description="power off", icon="power-off",
-                             tooltip=f"lab.halt({host!r})", layout=widgets.Layout(width="100px"))
-        on = widgets.Button(description="power on", icon="play",
-                            tooltip=f"lab.start({host!r})", layout=widgets.Layout(width="100px"))
-        off.on_click(lambda _: self.run_in_background(
-            f"power off {host}", lambda: self.power_off(host), then_refresh=True))
-        on.on_click(lambda _: self.run_in_background(
-            f"power on {host}", lambda: self.power_on(host), then_refresh=True))
+        off = widgets.Button(
+            description="power off",
+            icon="power-off",
+            tooltip=f"lab.halt({host!r})",
+            layout=widgets.Layout(width="100px"),
+        )
+        on = widgets.Button(
+            description="power on",
+            icon="play",
+            tooltip=f"lab.start({host!r})",
+            layout=widgets.Layout(width="100px"),
+        )
+        off.on_click(
+            lambda _: self.run_in_background(
+                f"power off {host}", lambda: self.power_off(host), then_refresh=True
+            )
+        )
+        on.on_click(
+            lambda _: self.run_in_background(
+                f"power on {host}", lambda: self.power_on(host), then_refresh=True
+            )
+        )
         return [off, on]
 
     # --- events -----------------------------------------------------------------
@@ -207,14 +230,16 @@ class SwarmDashboard(LiveWidget):
         if self._availability.get(host) == availability:
             return  # the widget follows the swarm; nothing to do
         self.run_in_background(
-            f"{availability} {host}", lambda: self.set_availability(host, availability),
+            f"{availability} {host}",
+            lambda: self.set_availability(host, availability),
             then_refresh=True,
         )
 
     def _apply(self) -> None:
         service, replicas = self.service, self.replicas.value
-        self.run_in_background(f"scale {service}={replicas}",
-                               lambda: self.scale(replicas, service), then_refresh=True)
+        self.run_in_background(
+            f"scale {service}={replicas}", lambda: self.scale(replicas, service), then_refresh=True
+        )
 
     # --- actions (also callable from code; they block) ------------------------------
     def _known_services(self) -> list[str]:
@@ -222,7 +247,11 @@ class SwarmDashboard(LiveWidget):
         return state.service_names
 
     def scale(
-        self, replicas: int, service: str | None = None, *, wait: bool = True,
+        self,
+        replicas: int,
+        service: str | None = None,
+        *,
+        wait: bool = True,
         timeout: float = 120.0,
     ) -> Service | None:
         """Scale a service (default: the selected one), showing progress.
@@ -237,8 +266,9 @@ class SwarmDashboard(LiveWidget):
         self._shown_desired = replicas
         if not wait:
             return None
-        return wait_for_replicas(self.reader, name, replicas, timeout=timeout,
-                                 progress=self.set_progress)
+        return wait_for_replicas(
+            self.reader, name, replicas, timeout=timeout, progress=self.set_progress
+        )
 
     def _check_node(self, node: str, names: list[str]) -> str:
         if node not in names:
@@ -248,8 +278,11 @@ class SwarmDashboard(LiveWidget):
     def set_availability(self, node: str, availability: str) -> None:
         """``docker node update --availability`` (active, pause or drain)."""
         check_availability(availability)
-        names = [n.hostname for n in self.state.nodes] if self.state else [
-            n.name for n in self.lab.nodes]
+        names = (
+            [n.hostname for n in self.state.nodes]
+            if self.state
+            else [n.name for n in self.lab.nodes]
+        )
         set_availability(self.reader, self._check_node(node, names), availability)
         self._availability[node] = availability
 
@@ -263,8 +296,10 @@ class SwarmDashboard(LiveWidget):
 
     def __repr__(self) -> str:
         auto = "on" if self.running else "off"
-        head = (f"SwarmDashboard(service={self.service!r}, interval={self.interval:g} s, "
-                f"auto-refresh {auto})")
+        head = (
+            f"SwarmDashboard(service={self.service!r}, interval={self.interval:g} s, "
+            f"auto-refresh {auto})"
+        )
         body = repr(self.state) if self.state else "(not read yet: call refresh())"
         error = f"\nLast error: {self.last_error}" if self.last_error else ""
         return f"{head}\n{body}{error}"
@@ -287,9 +322,15 @@ class RequestSampler(LiveWidget):
     css_class = "workshop-request-sampler"
 
     def __init__(
-        self, lab: DashboardLab, port: int, requests: int = 50, *,
-        service: str | None = None, sender: str | None = None,
-        interval: float = 10.0, auto_refresh: bool = False,
+        self,
+        lab: DashboardLab,
+        port: int,
+        requests: int = 50,
+        *,
+        service: str | None = None,
+        sender: str | None = None,
+        interval: float = 10.0,
+        auto_refresh: bool = False,
     ) -> None:
         super().__init__(interval, auto_refresh)
         self.lab = lab
@@ -298,23 +339,33 @@ class RequestSampler(LiveWidget):
         self.sender = sender
         self.sample: RequestSample | None = None
         self.requests = widgets.IntSlider(
-            value=check_requests(requests), min=1, max=max(500, requests),
-            description="requests", continuous_update=False,
+            value=check_requests(requests),
+            min=1,
+            max=max(500, requests),
+            description="requests",
+            continuous_update=False,
         )
-        self.send_button = widgets.Button(description="Send requests", icon="paper-plane",
-                                          button_style="primary")
+        self.send_button = widgets.Button(
+            description="Send requests", icon="paper-plane", button_style="primary"
+        )
         self.send_button.on_click(lambda _: self.run_in_background("send requests", self.refresh))
         self.image = _image("workshop-request-histogram", "900px")
         self.title = widgets.HTML(value=f"<b>Requests to port {self.port}</b>: press Send")
-        self._layout(self.title, widgets.HBox([self.requests, self.send_button, self.auto]),
-                     self.image)
+        self._layout(
+            self.title, widgets.HBox([self.requests, self.send_button, self.auto]), self.image
+        )
 
     def refresh(self) -> RequestSample:
         """Send a burst of requests, redraw, and return the answers."""
         with self._refresh_lock:
             try:
-                sample = sample_requests(self.lab, self.port, self.requests.value,
-                                         service=self.service, sender=self.sender)
+                sample = sample_requests(
+                    self.lab,
+                    self.port,
+                    self.requests.value,
+                    service=self.service,
+                    sender=self.sender,
+                )
             except Exception as exc:
                 self.show_error(exc)
                 raise
@@ -349,7 +400,11 @@ class QuorumGauge(LiveWidget):
     css_class = "workshop-quorum-gauge"
 
     def __init__(
-        self, lab: DashboardLab, interval: float = 5.0, *, auto_refresh: bool = True,
+        self,
+        lab: DashboardLab,
+        interval: float = 5.0,
+        *,
+        auto_refresh: bool = True,
         reader: SwarmReader | None = None,
     ) -> None:
         super().__init__(interval, auto_refresh)

@@ -2,7 +2,8 @@
 
 Runs ``vagrant`` in the project directory with the lab's settings in the
 environment, and reads the machines back from ``vagrant status --machine-readable``
-and ``vagrant ssh-config``. Every call has a timeout.
+and ``vagrant ssh-config`` (for the docker provider, from the engine when it can:
+see :mod:`workshop.lab.engine_view`). Every call has a timeout.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import docker
+import docker.errors
+
 from workshop.errors import LabNotFound, ProviderError
+from workshop.lab.engine_view import machine_status, ssh_endpoint
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
 from workshop.settings import ENV_VARS, LabSettings
@@ -31,6 +36,9 @@ QUERY_TIMEOUT = 120.0
 UP_TIMEOUT = 1200.0
 #: Seconds for halt / destroy.
 POWER_TIMEOUT = 300.0
+
+#: Seconds for one query of the Docker engine.
+ENGINE_TIMEOUT = 30
 
 #: Seconds to wait before retrying a command Vagrant refused because a machine was locked.
 LOCK_RETRIES = (2.0, 4.0, 8.0, 15.0, 30.0, 0.0)
@@ -188,10 +196,19 @@ class VagrantSource:
         return known
 
     def discover(self) -> list[Node]:
-        """The lab's machines with their roles, lab addresses, SSH endpoints and states."""
-        # One after the other: both take Vagrant's lock on each machine.
-        status = self.status()
-        endpoints = self._ssh_config() if any(m.running for m in status.values()) else {}
+        """The lab's machines with their roles, lab addresses, SSH endpoints and states.
+
+        For the docker provider the engine answers (well under a second); Vagrant is
+        asked when the engine's view is incomplete: a machine Vagrant is still
+        creating, a container gone behind its back, or no SSH endpoint known yet.
+        """
+        view = self.engine_view() if self.provider == "docker" else None
+        if view is not None:
+            status, endpoints = view
+        else:
+            # One after the other: both take Vagrant's lock on each machine.
+            status = self.status()
+            endpoints = self._ssh_config() if any(m.running for m in status.values()) else {}
         nodes = []
         for name in self.settings.node_names:
             if name not in status or not status[name].created:
@@ -200,6 +217,41 @@ class VagrantSource:
             ssh = endpoints.get(name, SSHEndpoint(host=address, port=22, user="vagrant"))
             nodes.append(Node(name, self.settings.role(name), address, ssh, status[name].state))
         return nodes
+
+    def engine_view(
+        self,
+    ) -> tuple[dict[str, MachineStatus], dict[str, SSHEndpoint]] | None:
+        """States and SSH endpoints from the Docker engine, or None to ask Vagrant."""
+        cache = self._ssh_cache()
+        known = parse_ssh_config(cache.read_text()) if cache.is_file() else {}
+        status: dict[str, MachineStatus] = {}
+        endpoints: dict[str, SSHEndpoint] = {}
+        try:
+            client = docker.from_env(timeout=ENGINE_TIMEOUT)
+        except docker.errors.DockerException:
+            return None
+        try:
+            for name in self.settings.node_names:
+                id_file = self.dotfile_dir / "machines" / name / self.provider / "id"
+                machine_id = id_file.read_text().strip() if id_file.is_file() else ""
+                if not machine_id:
+                    status[name] = machine_status(name, None)
+                    continue
+                try:
+                    container = client.api.inspect_container(machine_id)
+                except docker.errors.DockerException:
+                    return None  # being created ("preparing"), removed by hand, or no engine
+                status[name] = machine_status(name, container)
+                if status[name].running:
+                    endpoint = name in known and ssh_endpoint(container, known[name])
+                    if not endpoint:
+                        return None
+                    endpoints[name] = endpoint
+                elif name in known:
+                    endpoints[name] = known[name]  # a stopped machine keeps its last one
+        finally:
+            client.close()
+        return status, endpoints
 
     def machine_ids(self) -> set[str]:
         """Ids Vagrant keeps for this lab's machines (`<dotfile dir>/machines/*/<provider>/id`)."""

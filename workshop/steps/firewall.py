@@ -20,9 +20,9 @@ from workshop.steps.shell import (
     Progress,
     StepRecorder,
     check_nodes,
+    install_unit,
     lab_network,
     quiet,
-    run_checked,
     sh,
     shell_line,
     write_file,
@@ -152,19 +152,7 @@ def firewall(lab: Lab, *, progress: Progress = quiet) -> StepResult:
             apt_cache(lab, progress)
             apt_install(lab, ["nftables"], need_nft)
         write_file(lab, RULES_FILE, rules, on=stale)
-        write_file(lab, UNIT_FILE, _UNIT_TEXT, on=stale)
-        run_checked(
-            lab,
-            shell_line(
-                sh("systemctl", "daemon-reload"),
-                "&&",
-                sh("systemctl", "enable", UNIT),
-                "&&",
-                sh("systemctl", "restart", UNIT),
-            ),
-            stale,
-            timeout=60,
-        )
+        install_unit(lab, UNIT, _UNIT_TEXT, stale)
         rec.changed(stale, f"cluster ports open to {', '.join(networks)} only")
     rec.unchanged(list(status), f"rules for {', '.join(networks)} already loaded")
     rec.note(f"table inet {TABLE}: see firewall_rules(lab)")

@@ -24,6 +24,7 @@ from workshop.steps.shell import (
     Progress,
     StepRecorder,
     check_nodes,
+    install_unit,
     quiet,
     run_checked,
     sh,
@@ -133,18 +134,7 @@ def _hosts(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
             stale.append(node)
     if stale:
         write_file(lab, HOSTS_FILE, entries, on=stale)
-        write_file(lab, f"/etc/systemd/system/{HOSTS_UNIT}", _HOSTS_UNIT_TEXT, on=stale)
-        run_checked(
-            lab,
-            shell_line(
-                sh("systemctl", "daemon-reload"),
-                "&&",
-                sh("systemctl", "enable", HOSTS_UNIT),
-                "&&",
-                sh("systemctl", "restart", HOSTS_UNIT),
-            ),
-            stale,
-        )
+        install_unit(lab, HOSTS_UNIT, _HOSTS_UNIT_TEXT, stale)
         rec.changed(stale, "gluster-N names in /etc/hosts (kept at boot)")
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "check_nodes",
     "first_manager",
     "headlines",
+    "install_unit",
     "lab_network",
     "lab_settings",
     "quiet",
@@ -205,3 +206,28 @@ def write_file(
         ]
         for future in futures:
             future.result()
+
+
+def install_unit(
+    lab: Lab, unit: str, text: str, on: Iterable[str], *, timeout: float = 60.0
+) -> None:
+    """Write a systemd unit on nodes, then enable and (re)start it there.
+
+    Raises:
+        NodeUnreachable: A node could not be reached.
+        CommandFailed: The unit could not be written, enabled or started.
+    """
+    nodes = list(on)
+    write_file(lab, f"/etc/systemd/system/{unit}", text, on=nodes)
+    run_checked(
+        lab,
+        shell_line(
+            sh("systemctl", "daemon-reload"),
+            "&&",
+            sh("systemctl", "enable", unit),
+            "&&",
+            sh("systemctl", "restart", unit),
+        ),
+        nodes,
+        timeout=timeout,
+    )

@@ -326,6 +326,7 @@ def service_scale(
         rec.unchanged(manager.name, f"{service} already wants {count} replicas")
     else:
         command = sh("docker", "service", "scale", "--detach", f"{service}={count}")
+        rec.say(f"on {manager.name}: {command}")
         run_checked(lab, command, [manager.name], timeout=60)
         rec.changed(manager.name, f"{service}: {desired} -> {count} replicas")
     if wait:

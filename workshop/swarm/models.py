@@ -187,8 +187,7 @@ class Quorum:
         _check_managers(self.managers)
         if not 0 <= self.reachable <= self.managers:
             raise UsageError(
-                f"reachable managers must be between 0 and {self.managers}, "
-                f"got {self.reachable}"
+                f"reachable managers must be between 0 and {self.managers}, got {self.reachable}"
             )
 
     @property
@@ -217,9 +216,7 @@ class Quorum:
         if not self.has_quorum:
             return "NO QUORUM"
         left = self.failures_left
-        text = "quorum OK, tolerates " + (
-            "no failure" if left == 0 else _plural(left, "failure")
-        )
+        text = "quorum OK, tolerates " + ("no failure" if left == 0 else _plural(left, "failure"))
         if self.leader is None:
             text += " (no leader yet)"
         return text
@@ -279,10 +276,7 @@ def quorum_table(max_n: int = 7) -> QuorumTable:
         One row per N with the managers needed and the failures tolerated.
     """
     return QuorumTable(
-        tuple(
-            QuorumRow(n, quorum_needed(n), fault_tolerance(n))
-            for n in range(1, max_n + 1)
-        )
+        tuple(QuorumRow(n, quorum_needed(n), fault_tolerance(n)) for n in range(1, max_n + 1))
     )
 
 

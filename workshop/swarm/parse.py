@@ -56,9 +56,7 @@ def _text(obj: dict[str, Any], key: str, source: str) -> str:
     try:
         value = obj[key]
     except KeyError:
-        raise SwarmParseError(
-            f"{source}: field {key!r} missing in {sorted(obj)}"
-        ) from None
+        raise SwarmParseError(f"{source}: field {key!r} missing in {sorted(obj)}") from None
     return "" if value is None else str(value)
 
 

@@ -50,8 +50,11 @@ MANAGER_UNAVAILABLE = (
 )
 NO_LEADER = "does not have a leader"
 #: Phrases meaning the node's docker engine itself did not answer.
-ENGINE_DOWN = ("cannot connect to the docker daemon", "is the docker daemon running",
-               "command not found")
+ENGINE_DOWN = (
+    "cannot connect to the docker daemon",
+    "is the docker daemon running",
+    "command not found",
+)
 
 
 class ManagerNode(Protocol):
@@ -139,8 +142,7 @@ class SwarmUnavailable(WorkshopError):
             )
         else:
             lines.append(
-                "Check the managers with `workshop status`; `workshop up` starts "
-                "stopped nodes."
+                "Check the managers with `workshop status`; `workshop up` starts stopped nodes."
             )
         super().__init__("\n".join(lines))
 
@@ -173,9 +175,7 @@ def classify_failure(stderr: str) -> Attempt | None:
     if not any(phrase in lowered for phrase in MANAGER_UNAVAILABLE):
         return None
     engine_down = any(phrase in lowered for phrase in ENGINE_DOWN)
-    return Attempt(
-        "", _last_line(stderr), answered=not engine_down, no_leader=NO_LEADER in lowered
-    )
+    return Attempt("", _last_line(stderr), answered=not engine_down, no_leader=NO_LEADER in lowered)
 
 
 class SwarmReader:

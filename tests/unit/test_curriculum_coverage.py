@@ -1,0 +1,218 @@
+"""Every curriculum item of chapters 00-05 is taught by cells of its notebook.
+
+``COVERAGE`` maps each item of CURRICULUM sections 00-05 to what its chapter must
+contain: commands and calls in code cells (run against the lab) and terms in the
+prose. A chapter that loses one fails here, naming the item. Run this file as a
+script to print which cells cover each item (counted from 1, prose cells included,
+as JupyterLab shows them):
+
+    python tests/unit/test_curriculum_coverage.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Item(NamedTuple):
+    """One curriculum item: where it is taught, and what shows it is."""
+
+    chapter: str
+    item: str
+    code: tuple[str, ...] = ()
+    prose: tuple[str, ...] = ()
+
+
+COVERAGE = [
+    Item(
+        "00-welcome",
+        "topology: node-1 and node-2 managers (node-1 first leader), node-3 worker; addresses",
+        code=("lab\n", "dashboard.topology(lab)", "hostname -I"),
+        prose=("first *leader*", "**node-3** is a *worker*"),
+    ),
+    Item(
+        "00-welcome",
+        "a shell on a node: `workshop ssh node-2`",
+        code=('"ssh", "node-2"',),
+        prose=("workshop ssh node-2",),
+    ),
+    Item(
+        "00-welcome",
+        "`workshop doctor`: engine, provider, kernel features (ip_vs, vxlan, fuse)",
+        code=("checks.host_ready(lab)",),
+        prose=("workshop doctor", "provider", "`vxlan`", "`fuse`", "`ip_vs`"),
+    ),
+    Item(
+        "01-swarm-concepts",
+        "node roles: managers, workers, managers run tasks unless drained, one leader",
+        code=("lab.managers", "lab.workers"),
+        prose=("**Managers**", "**Workers**", "*drain*", "**leader**"),
+    ),
+    Item(
+        "01-swarm-concepts",
+        "Raft: leader, quorum floor(N/2)+1, tolerance floor((N-1)/2), even counts; table and gauge",
+        code=("swarm.quorum_table(7)", "dashboard.quorum_gauge(", "swarm.fault_tolerance(5)"),
+        prose=("**Raft**", "floor(N/2) + 1", "floor((N-1)/2)", "**even**"),
+    ),
+    Item(
+        "01-swarm-concepts",
+        "ports: 2377/tcp, 7946/tcp+udp, 4789/udp",
+        prose=("| 2377 | TCP |", "| 7946 | TCP and UDP |", "| 4789 | UDP |"),
+    ),
+    Item(
+        "01-swarm-concepts",
+        "networks a swarm creates: ingress (overlay), docker_gwbridge (bridge)",
+        prose=("**`ingress`**, an *overlay*", "**`docker_gwbridge`**, a *bridge*"),
+    ),
+    Item(
+        "01-swarm-concepts",
+        "stacks, services, tasks, replicas",
+        code=("stacks/helloworld/stack.yml",),
+        prose=("A **service**", "a **task**", "**replicas**", "A **stack**"),
+    ),
+    Item(
+        "02-install-docker",
+        "apt install on all nodes at once",
+        code=("steps.install_docker(lab",),
+        prose=("apt-get install -y docker.io", "in parallel"),
+    ),
+    Item("02-install-docker", "`systemctl status docker`", code=("systemctl status docker",)),
+    Item("02-install-docker", "`docker info`", code=("docker info --format", '"docker info"')),
+    Item(
+        "03-create-the-swarm",
+        "`docker swarm init --advertise-addr <node-1 address>` on node-1",
+        code=("docker swarm init --advertise-addr", "steps.swarm_init(lab"),
+    ),
+    Item(
+        "03-create-the-swarm",
+        "join tokens (masked), node-2 joins as manager, node-3 as worker, `docker node ls`",
+        code=(
+            'steps.join_token(lab, "worker")',
+            'steps.join_token(lab, "manager")',
+            "docker swarm join-token worker",
+            "steps.swarm_join(lab",
+            "docker node ls",
+        ),
+        prose=("**Leader**", "**Reachable**"),
+    ),
+    Item(
+        "03-create-the-swarm",
+        "firewall rules for the swarm ports, limited to the lab subnet",
+        code=("steps.firewall(lab", "steps.firewall_rules(lab", "2377|7946|4789"),
+        prose=("for the lab network only",),
+    ),
+    Item(
+        "03-create-the-swarm",
+        "`docker network ls` shows ingress and docker_gwbridge",
+        code=("docker network ls", "checks.swarm_networks(lab)"),
+    ),
+    Item(
+        "04-services-and-scaling",
+        "`service create --replicas 5`, `service ls`, `service ps`, scale to 10, 20, 30",
+        code=(
+            "docker service create --replicas 5 --name helloworld",
+            "docker service ls",
+            "docker service ps helloworld",
+            'service_scale(lab, "helloworld", 10',
+            'service_scale(lab, "helloworld", 20',
+            'service_scale(lab, "helloworld", 30',
+        ),
+    ),
+    Item(
+        "04-services-and-scaling",
+        "replicas per node: the `service ps | awk | sort | uniq -c` pipeline beside the plot",
+        code=("awk 'NR > 1 {print $4}' | sort | uniq -c", "dashboard.replica_map("),
+    ),
+    Item(
+        "04-services-and-scaling",
+        "replicated versus global services (`--mode global`: one task per node)",
+        code=("--mode global", "checks.global_service(lab"),
+        prose=("**replicated**", "**global**"),
+    ),
+    Item(
+        "04-services-and-scaling",
+        "`docker service inspect`",
+        code=("docker service inspect --pretty", "docker service inspect --format"),
+    ),
+    Item(
+        "05-shared-storage",
+        "why: a local volume exists per node",
+        code=("docker volume create notes",),
+    ),
+    Item(
+        "05-shared-storage",
+        "Gluster terms: brick; distributed, replicated, distributed-replicated volumes",
+        prose=("**brick**", "**distributed**", "**replicated**", "**distributed-replicated**"),
+    ),
+    Item(
+        "05-shared-storage",
+        "glusterfs-server, gluster-1..3 names, peer probe, pool list, replica 3 volume, "
+        "start, status, `mount -t glusterfs` on every node",
+        code=(
+            "apt-get -q install -y glusterfs-server",
+            "gluster-{i}",
+            "gluster peer probe",
+            "gluster pool list",
+            "gluster volume create swarm-data replica",
+            "gluster volume start swarm-data",
+            "gluster volume status swarm-data",
+            "mount -t glusterfs",
+        ),
+    ),
+    Item(
+        "05-shared-storage",
+        "write on node-1, read on node-2; a node down, still read; self-heal when it returns",
+        code=(
+            "hello from node-1",
+            'cat /mnt/swarm-data/hello.txt", on="node-2"',
+            'lab.halt("node-3")',
+            "gluster volume heal swarm-data info",
+            'lab.start("node-3")',
+            "checks.gluster_healed(lab)",
+        ),
+    ),
+]
+
+
+def cells(chapter: str) -> list[tuple[str, str]]:
+    """(cell type, source) of each cell of a chapter."""
+    notebook = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    return [(cell["cell_type"], "".join(cell["source"]) + "\n") for cell in notebook["cells"]]
+
+
+def where(item: Item) -> dict[str, list[int]]:
+    """Each needle of the item -> indexes of the cells (of the right type) that hold it."""
+    found: dict[str, list[int]] = {}
+    chapter = cells(item.chapter)
+    for kind, needles in (("code", item.code), ("markdown", item.prose)):
+        for needle in needles:
+            found[needle] = [
+                index
+                for index, (cell_type, source) in enumerate(chapter)
+                if cell_type == kind and needle in source
+            ]
+    return found
+
+
+def test_every_curriculum_chapter_has_items() -> None:
+    chapters = {item.chapter for item in COVERAGE}
+    on_disk = {p.stem for p in (ROOT / "notebooks").glob("0[0-5]-*.ipynb")}
+    assert chapters == on_disk
+
+
+@pytest.mark.parametrize("item", COVERAGE, ids=[f"{i.chapter}: {i.item[:40]}" for i in COVERAGE])
+def test_item_is_taught(item: Item) -> None:
+    missing = [needle for needle, indexes in where(item).items() if not indexes]
+    assert not missing, f"{item.chapter} no longer teaches {item.item!r}: missing {missing}"
+
+
+if __name__ == "__main__":
+    for entry in COVERAGE:
+        indexes = sorted({i + 1 for found in where(entry).values() for i in found})
+        print(f"{entry.chapter}.ipynb cells {', '.join(map(str, indexes))}: {entry.item}")
