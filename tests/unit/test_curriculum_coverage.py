@@ -127,7 +127,11 @@ COVERAGE = [
     Item(
         "04-services-and-scaling",
         "replicas per node: the `service ps | awk | sort | uniq -c` pipeline beside the plot",
-        code=("awk 'NR > 1 {print $4}' | sort | uniq -c", "dashboard.replica_map("),
+        code=(
+            "awk 'NR > 1 {print $4}' | sort | uniq -c",
+            "dashboard.replica_map(",
+            "dashboard.side_by_side(counted, plot",
+        ),
     ),
     Item(
         "04-services-and-scaling",

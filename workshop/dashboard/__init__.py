@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 from workshop.dashboard.control import DashboardState
+from workshop.dashboard.layout import SideBySide, side_by_side
 from workshop.dashboard.live import stop_all
 from workshop.dashboard.plots import (
     fault_timeline,
@@ -26,6 +27,7 @@ __all__ = [
     "QuorumGauge",
     "RequestSample",
     "RequestSampler",
+    "SideBySide",
     "SwarmDashboard",
     "fault_timeline",
     "quorum_gauge",
@@ -33,6 +35,7 @@ __all__ = [
     "replica_map",
     "request_histogram",
     "sample_requests",
+    "side_by_side",
     "stop_all",
     "topology",
 ]

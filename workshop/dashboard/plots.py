@@ -22,6 +22,7 @@ from workshop.swarm.models import Quorum, SwarmNode, TimelineSample
 __all__ = [
     "DashboardFigure",
     "fault_timeline",
+    "figure_png",
     "node_label",
     "quorum_gauge",
     "replica_map",
@@ -36,13 +37,18 @@ MARK_COLOR = "#757575"
 UNKNOWN_NODE = "unknown"
 
 
+def figure_png(figure: Figure) -> bytes:
+    """The figure as PNG bytes, trimmed to what it draws."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()
+
+
 class DashboardFigure(Figure):
     """A figure that renders itself as PNG in Jupyter without pyplot."""
 
     def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
+        return figure_png(self)
 
 
 def _figure(width: float, height: float) -> DashboardFigure:
