@@ -2,7 +2,9 @@
 # Install what the lab needs on this host, if it is missing.
 #
 #   scripts/host-setup.sh          Docker engine, Vagrant, debootstrap, ssh client, venv support
-#   scripts/host-setup.sh --test   the same, plus Chromium for the browser tests
+#   scripts/host-setup.sh --test   the same, plus Chromium for the browser tests and the
+#                                  vagrant-libvirt plugin, so that the Vagrantfile is
+#                                  validated for libvirt too
 #
 # Debian and Ubuntu: installs with apt (as root, or through sudo). Other systems:
 # says what to install and goes on, so that a host set up by hand still works.
@@ -24,8 +26,15 @@ have debootstrap || missing+=(debootstrap)
 have ssh || missing+=(openssh-client)
 have ssh-keygen || missing+=(openssh-client)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# Vagrant's libvirt provider: Debian ships it as a package (a plugin installed with
+# `vagrant plugin install` counts too).
+libvirt_plugin() {
+  dpkg-query -W -f='${Status}' vagrant-libvirt 2>/dev/null | grep -q 'ok installed' && return 0
+  have vagrant && vagrant plugin list 2>/dev/null | grep -q '^vagrant-libvirt '
+}
 if [ "$want_test" = 1 ]; then
   have chromium || missing+=(chromium)
+  libvirt_plugin || missing+=(vagrant-libvirt)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
