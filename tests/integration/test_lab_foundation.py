@@ -94,22 +94,16 @@ def test_unknown_node_lists_the_valid_names(lab: Lab) -> None:
     assert all(name in str(info.value) for name in NAMES)
 
 
+def node_containers(lab: Lab) -> dict[str, str]:
+    """Name -> id of the lab's node containers (its apt cache, kept across runs, aside)."""
+    labels = [f"workshop.lab={lab.source.settings.name}", "workshop.node"]  # type: ignore[attr-defined]
+    return {c.name: c.id for c in docker.from_env().containers.list(filters={"label": labels})}
+
+
 def test_up_again_reuses_the_running_lab(lab: Lab) -> None:
-    client = docker.from_env()
-    before = {
-        c.name: c.id
-        for c in client.containers.list(
-            filters={"label": f"workshop.lab={lab.source.settings.name}"}
-        )
-    }  # type: ignore[attr-defined]
+    before = node_containers(lab)
     lab.up()
-    after = {
-        c.name: c.id
-        for c in client.containers.list(
-            filters={"label": f"workshop.lab={lab.source.settings.name}"}
-        )
-    }  # type: ignore[attr-defined]
-    assert before == after and len(after) == 3
+    assert node_containers(lab) == before and len(before) == 3
 
 
 def assert_engine_agrees_with_vagrant(lab: Lab) -> None:
