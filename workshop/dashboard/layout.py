@@ -25,7 +25,7 @@ Panel = str | Figure
 
 @dataclass(frozen=True)
 class SideBySide:
-    """Panels in one row, each under an optional title."""
+    """Panels in one row, each under its title ("" for none: one title per panel)."""
 
     panels: tuple[Panel, ...]
     titles: tuple[str, ...]
@@ -39,8 +39,7 @@ class SideBySide:
 
     def _repr_html_(self) -> str:
         cells = []
-        for index, panel in enumerate(self.panels):
-            title = self.titles[index] if index < len(self.titles) else ""
+        for title, panel in zip(self.titles, self.panels, strict=True):
             head = (
                 f"<div style='font-family:monospace;color:#555;margin-bottom:4px'>"
                 f"{html.escape(mask_secrets(title))}</div>"
@@ -59,10 +58,9 @@ class SideBySide:
 
     def __repr__(self) -> str:
         parts = []
-        for index, panel in enumerate(self.panels):
-            title = self.titles[index] if index < len(self.titles) else f"panel {index + 1}"
+        for index, (title, panel) in enumerate(zip(self.titles, self.panels, strict=True), 1):
             body = "(a figure: shown in Jupyter)" if isinstance(panel, Figure) else panel
-            parts.append(f"--- {title}\n{body.rstrip()}")
+            parts.append(f"--- {title or f'panel {index}'}\n{body.rstrip()}")
         return mask_secrets("\n".join(parts))
 
 
@@ -90,4 +88,5 @@ def side_by_side(*panels: Panel, titles: Sequence[str] = ()) -> SideBySide:
             )
     if len(titles) > len(panels):
         raise UsageError(f"{len(titles)} titles for {len(panels)} panels: give one per panel")
-    return SideBySide(tuple(panels), tuple(titles))
+    padded = (*titles, *[""] * (len(panels) - len(titles)))
+    return SideBySide(tuple(panels), padded)

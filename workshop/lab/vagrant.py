@@ -178,18 +178,23 @@ class VagrantSource:
     def _ssh_cache(self) -> Path:
         return self.state_dir / f"{self.settings.name}-ssh-config"
 
+    def _known_endpoints(self) -> dict[str, SSHEndpoint]:
+        """The endpoints `vagrant ssh-config` gave last (a stopped machine keeps its own)."""
+        cache = self._ssh_cache()
+        return parse_ssh_config(cache.read_text()) if cache.is_file() else {}
+
     def _ssh_config(self) -> dict[str, SSHEndpoint]:
         """Endpoints of running machines; a stopped one keeps its last known endpoint.
 
         `vagrant ssh-config` exits non-zero when a machine is stopped but still prints
         the running ones, so its output is read whatever the exit code.
         """
-        cache = self._ssh_cache()
-        known = parse_ssh_config(cache.read_text()) if cache.is_file() else {}
+        known = self._known_endpoints()
         _rc, text, _err = self.execute(["ssh-config"])
         fresh = parse_ssh_config(text)
         if fresh:
             known.update(fresh)
+            cache = self._ssh_cache()
             cache.parent.mkdir(parents=True, exist_ok=True)
             blocks = [_ssh_block(name, ep) for name, ep in sorted(known.items())]
             cache.write_text("\n".join(blocks), encoding="utf-8")
@@ -222,8 +227,7 @@ class VagrantSource:
         self,
     ) -> tuple[dict[str, MachineStatus], dict[str, SSHEndpoint]] | None:
         """States and SSH endpoints from the Docker engine, or None to ask Vagrant."""
-        cache = self._ssh_cache()
-        known = parse_ssh_config(cache.read_text()) if cache.is_file() else {}
+        known = self._known_endpoints()
         status: dict[str, MachineStatus] = {}
         endpoints: dict[str, SSHEndpoint] = {}
         try:
@@ -232,8 +236,7 @@ class VagrantSource:
             return None
         try:
             for name in self.settings.node_names:
-                id_file = self.dotfile_dir / "machines" / name / self.provider / "id"
-                machine_id = id_file.read_text().strip() if id_file.is_file() else ""
+                machine_id = self.machine_id(name)
                 if not machine_id:
                     status[name] = machine_status(name, None)
                     continue
@@ -253,14 +256,19 @@ class VagrantSource:
             client.close()
         return status, endpoints
 
+    def machine_id(self, name: str) -> str:
+        """The id Vagrant keeps for a machine (`<dotfile dir>/machines/<name>/<provider>/id`).
+
+        Empty when Vagrant has none: the machine was never created, or was destroyed.
+        """
+        path = self.dotfile_dir / "machines" / name / self.provider / "id"
+        return path.read_text().strip() if path.is_file() else ""
+
     def machine_ids(self) -> set[str]:
-        """Ids Vagrant keeps for this lab's machines (`<dotfile dir>/machines/*/<provider>/id`)."""
-        ids = set()
-        for path in (self.dotfile_dir / "machines").glob(f"*/{self.provider}/id"):
-            text = path.read_text().strip()
-            if text:
-                ids.add(text)
-        return ids
+        """Ids Vagrant keeps for this lab's machines, those the settings no longer name too."""
+        machines = self.dotfile_dir / "machines"
+        names = [path.name for path in machines.iterdir()] if machines.is_dir() else []
+        return {machine_id for machine_id in map(self.machine_id, names) if machine_id}
 
     def up(self, names: Sequence[str] = (), progress: Progress = _quiet) -> None:
         """`vagrant up` the lab (or some machines of it)."""
