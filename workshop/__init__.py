@@ -13,12 +13,15 @@ from workshop.errors import (
     LabNotFound,
     NodeUnreachable,
     NotConverged,
+    NotReady,
+    NotSupported,
     ProviderError,
     UnknownNode,
     UsageError,
     WorkshopError,
 )
-from workshop.lab import Lab, Node, Results, RunResult
+from workshop.facade import Lab
+from workshop.lab import Node, Results, RunResult
 
 __all__ = [
     "CommandFailed",
@@ -27,6 +30,8 @@ __all__ = [
     "Node",
     "NodeUnreachable",
     "NotConverged",
+    "NotReady",
+    "NotSupported",
     "ProviderError",
     "Results",
     "RunResult",

@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["WORKSHOP_LAB"] = args.lab
     os.environ["WORKSHOP_SUBNET"] = args.subnet
 
-    from workshop.lab import Lab, find_project
+    from workshop.facade import Lab
+    from workshop.lab import find_project
     from workshop.steps.docker import install_docker
 
     origin = time.monotonic()

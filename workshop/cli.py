@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from workshop.errors import WorkshopError
-from workshop.lab import Lab, find_project
+from workshop.facade import Lab
+from workshop.lab import find_project
 
 __all__ = ["main"]
 

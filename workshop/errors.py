@@ -18,6 +18,8 @@ __all__ = [
     "LabNotFound",
     "NodeUnreachable",
     "NotConverged",
+    "NotReady",
+    "NotSupported",
     "ProviderError",
     "UnknownNode",
     "UsageError",
@@ -246,6 +248,17 @@ class NotConverged(WorkshopError):
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {"timeout": self.timeout, "last_seen": self.last_seen}
+
+
+class NotSupported(WorkshopError):
+    """The lab's source cannot do this (the kit does not power real hosts)."""
+
+
+class NotReady(WorkshopError):
+    """The lab has not reached the state this needs yet (no swarm, no volume).
+
+    The message names the state and how to reach it (``lab.require(...)``).
+    """
 
 
 class LabNotFound(WorkshopError):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+from workshop.lab import InventorySource, Node
 from workshop.lab.results import RunResult
 
 
@@ -25,3 +29,14 @@ def result(
         finished=0.01,
         error=error,
     )
+
+
+class FakeSource(InventorySource):
+    """An inventory-like source whose hosts are given, not read from a file."""
+
+    def __init__(self, nodes: Sequence[Node] = ()) -> None:
+        super().__init__(Path("inventory.yml"))
+        self.nodes = list(nodes)
+
+    def discover(self) -> list[Node]:
+        return list(self.nodes)

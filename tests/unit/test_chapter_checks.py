@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from workshop import checks
-from workshop.lab import Lab, Node, Results, RunResult
+from tests.unit.fakes import FakeSource
+from workshop import Lab, checks
+from workshop.lab import Node, Results, RunResult
 from workshop.lab.node import SSHEndpoint
 from workshop.steps.firewall import _UNIT_TEXT, _digest, ruleset
 
@@ -28,13 +29,6 @@ Handler = Callable[[str, str], Reply | None]
 def _node(index: int, name: str) -> Node:
     role = "manager" if index < 2 else "worker"
     return Node(name, role, f"192.168.56.{11 + index}", SSHEndpoint("127.0.0.1", 2200 + index))
-
-
-class FakeSource:
-    kind = "inventory"
-
-    def discover(self) -> list[Node]:
-        return [_node(i, name) for i, name in enumerate(NAMES)]
 
 
 class FakeRemote:
@@ -114,7 +108,7 @@ def recorded_swarm(node_ls: str = "node-ls.jsonl") -> list[Handler]:
 
 
 def make_lab(*handlers: Handler) -> tuple[Lab, FakeRemote]:
-    lab = Lab(FakeSource())
+    lab = Lab(FakeSource([_node(i, name) for i, name in enumerate(NAMES)]))
     remote = FakeRemote(handlers)
     lab.remote = remote  # type: ignore[assignment]
     return lab, remote

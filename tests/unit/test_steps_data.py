@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from workshop import Lab
 from workshop.errors import UsageError
-from workshop.lab import Lab, Node, SSHEndpoint
+from workshop.lab import Node, SSHEndpoint
 from workshop.steps import states
 from workshop.steps.firewall import PORTS, ruleset
 from workshop.steps.gluster import _fstab_line, gluster_names

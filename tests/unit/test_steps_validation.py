@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.fakes import FakeSource
+from workshop import Lab
 from workshop.errors import UsageError
-from workshop.lab import Lab, Node, Results, RunResult, SSHEndpoint
+from workshop.lab import Node, Results, RunResult, SSHEndpoint
 from workshop.steps import stack, states
 from workshop.steps.docker import install_docker
 from workshop.steps.gluster import gluster_volume
@@ -46,13 +48,6 @@ class FakeRemote:
 
     def mutations(self) -> list[str]:
         return [c for c in self.commands if MUTATING.search(c)]
-
-
-class FakeSource:
-    kind = "inventory"
-
-    def discover(self) -> list[Node]:
-        return []
 
 
 def make_lab(rules: list[tuple[str, str]] | None = None) -> tuple[Lab, FakeRemote]:

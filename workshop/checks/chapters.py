@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from workshop.checks.result import CheckResult, check_all, guarded
-from workshop.lab import Lab
+from workshop.remote import RemoteLab
 from workshop.steps.docker import docker_versions
 from workshop.steps.firewall import firewall_ok
 from workshop.steps.gluster import GLUSTER, MOUNT, VOLUME, gluster_ok
@@ -33,7 +33,7 @@ def _names(nodes: list[str]) -> str:
 
 
 # --- chapter 00 -----------------------------------------------------------------
-def nodes_answer(lab: Lab) -> CheckResult:
+def nodes_answer(lab: RemoteLab) -> CheckResult:
     """Every machine of the lab exists, runs and answers over SSH."""
     name = "every node answers"
     hint = "start the lab: lab.require('nodes') here, or `workshop up` in a terminal"
@@ -54,7 +54,7 @@ def nodes_answer(lab: Lab) -> CheckResult:
     return guarded(name, hint, probe)
 
 
-def host_ready(lab: Lab) -> CheckResult:
+def host_ready(lab: RemoteLab) -> CheckResult:
     """What ``workshop doctor`` says about this machine, one line per finding.
 
     Warnings (a missing ``ip_vs`` module, say) pass: the kit has a fallback for
@@ -83,7 +83,7 @@ def host_ready(lab: Lab) -> CheckResult:
 
 
 # --- chapter 02 -----------------------------------------------------------------
-def docker_running(lab: Lab) -> CheckResult:
+def docker_running(lab: RemoteLab) -> CheckResult:
     """Docker Engine answers ``docker info`` on every node."""
     name = "Docker runs on every node"
     hint = "install it: steps.install_docker(lab), then look at `systemctl status docker`"
@@ -115,7 +115,9 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}" if number == 1 else f"{number} {word}s"
 
 
-def swarm_formed(lab: Lab, managers: int | None = None, workers: int | None = None) -> CheckResult:
+def swarm_formed(
+    lab: RemoteLab, managers: int | None = None, workers: int | None = None
+) -> CheckResult:
     """One swarm of every node: ``managers`` managers (one Leader) and ``workers`` workers.
 
     Args:
@@ -167,7 +169,7 @@ def _port_probe(address: str, port: int) -> str:
     return shell_line(connect, ">/dev/null", "2>&1", "||", sh("echo", f"{port}@{address}"))
 
 
-def firewall_open(lab: Lab) -> CheckResult:
+def firewall_open(lab: RemoteLab) -> CheckResult:
     """The firewall is loaded on every node, and the swarm's ports answer between nodes.
 
     Every node connects to 2377/tcp of the first manager and to 7946/tcp of every
@@ -206,7 +208,7 @@ def firewall_open(lab: Lab) -> CheckResult:
     return guarded(name, hint, probe)
 
 
-def swarm_networks(lab: Lab) -> CheckResult:
+def swarm_networks(lab: RemoteLab) -> CheckResult:
     """Every node has the swarm's networks: ``ingress`` (overlay), ``docker_gwbridge`` (bridge)."""
     name = "swarm networks on every node"
     hint = "they appear when a node joins the swarm: `docker network ls` on the node"
@@ -245,7 +247,9 @@ def _tasks_per_node(reader: SwarmReader, service: str) -> tuple[dict[str, int], 
     return counts, [node for node in counts if not distribution.marks.get(node)]
 
 
-def service_replicas(lab: Lab, service: str, replicas: int, *, spread: bool = True) -> CheckResult:
+def service_replicas(
+    lab: RemoteLab, service: str, replicas: int, *, spread: bool = True
+) -> CheckResult:
     """A replicated service runs ``replicas`` tasks, spread over every node that takes tasks.
 
     Args:
@@ -281,7 +285,7 @@ def service_replicas(lab: Lab, service: str, replicas: int, *, spread: bool = Tr
     return guarded(name, hint, probe)
 
 
-def global_service(lab: Lab, service: str) -> CheckResult:
+def global_service(lab: RemoteLab, service: str) -> CheckResult:
     """A global service runs exactly one task on every node that takes tasks."""
     name = f"{service} runs one task per node"
     hint = f"create it with `docker service create --mode global --name {service} ...`"
@@ -303,7 +307,7 @@ def global_service(lab: Lab, service: str) -> CheckResult:
     return guarded(name, hint, probe)
 
 
-def service_absent(lab: Lab, service: str) -> CheckResult:
+def service_absent(lab: RemoteLab, service: str) -> CheckResult:
     """No service of that name is left in the swarm."""
     name = f"no service {service}"
     hint = f"`docker service rm {service}`"
@@ -318,7 +322,7 @@ def service_absent(lab: Lab, service: str) -> CheckResult:
 
 
 # --- chapter 05 -----------------------------------------------------------------
-def _volume_info(lab: Lab, node: str, volume: str) -> dict[str, str]:
+def _volume_info(lab: RemoteLab, node: str, volume: str) -> dict[str, str]:
     out = lab.run(sh(*GLUSTER, "volume", "info", volume), on=node, sudo=True, timeout=30)
     result = out[0]
     if result.failed:
@@ -331,7 +335,7 @@ def _volume_info(lab: Lab, node: str, volume: str) -> dict[str, str]:
     return info
 
 
-def gluster_peers(lab: Lab) -> CheckResult:
+def gluster_peers(lab: RemoteLab) -> CheckResult:
     """Every other node is in the first node's trusted pool, and connected."""
     name = "GlusterFS peers connected"
     hint = "`gluster peer probe gluster-2` (and -3) on node-1; `gluster pool list` shows the pool"
@@ -354,7 +358,7 @@ def gluster_peers(lab: Lab) -> CheckResult:
     return guarded(name, hint, probe)
 
 
-def gluster_shared(lab: Lab, volume: str = VOLUME, mount: str = MOUNT) -> CheckResult:
+def gluster_shared(lab: RemoteLab, volume: str = VOLUME, mount: str = MOUNT) -> CheckResult:
     """The volume is started and replicated, mounted on every node, and shares files.
 
     A file written through the mount on the first node must be read back, with the
@@ -405,7 +409,7 @@ def gluster_shared(lab: Lab, volume: str = VOLUME, mount: str = MOUNT) -> CheckR
     return guarded(name, hint, probe)
 
 
-def gluster_healed(lab: Lab, volume: str = VOLUME) -> CheckResult:
+def gluster_healed(lab: RemoteLab, volume: str = VOLUME) -> CheckResult:
     """Every brick of the volume is connected and has nothing left to heal."""
     name = f"{volume}: every brick connected, nothing to heal"
     hint = (

@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from workshop.dashboard.widgets import SwarmDashboard
     from workshop.errors import WorkshopError
-    from workshop.lab import Lab
+    from workshop.facade import Lab
 
     try:
         lab = Lab.connect()

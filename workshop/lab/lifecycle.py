@@ -1,51 +1,41 @@
-"""Bring a Vagrant lab up and tear it down, leaving nothing behind.
+"""Before `vagrant up` and after `vagrant destroy` of a lab of node containers.
 
-For the docker provider the node image is built first (cached), and leftovers of an
-interrupted run (containers, volumes of this lab that this project's Vagrant state
-does not know) are removed before `vagrant up`, so that names and addresses never
-clash. An `up` that fails on a lab that did not exist cleans up what it created.
+The node image is built first (cached), and leftovers of an interrupted run
+(containers, volumes of this lab that this project's Vagrant state does not know)
+are removed before `vagrant up`, so that names and addresses never clash. After a
+destroy, every object labelled with the lab's name goes too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from workshop.progress import Progress
 
-from workshop.errors import WorkshopError
-from workshop.lab.vagrant import VagrantSource
-
-__all__ = ["lab_destroy", "lab_up"]
-
-Progress = Callable[[str], None]
+__all__ = ["prepare_node_containers", "remove_node_containers"]
 
 
-def lab_up(source: VagrantSource, progress: Progress) -> None:
-    """Create or start every machine of the lab."""
-    existed = False
-    if source.provider == "docker":
-        from workshop.images import ensure_node_image
-        from workshop.lab.runtime import container_ids, remove_lab_objects
+def prepare_node_containers(lab_name: str, vagrant_ids: set[str], progress: Progress) -> bool:
+    """Build the node image and remove leftovers; whether any machine of the lab exists.
 
-        progress(f"Node image: {ensure_node_image(progress)}")
-        ours = source.machine_ids()
-        existed = bool(ours & set(container_ids(source.settings.name).values()))
-        removed = remove_lab_objects(
-            source.settings.name, keep_containers=ours, progress=progress, keep_services=True
-        )
-        if removed:
-            progress(f"Removed leftovers of an earlier lab: {removed}")
-    try:
-        source.up(progress=progress)
-    except WorkshopError:
-        if not existed:
-            progress("`vagrant up` failed: removing what it created")
-            lab_destroy(source, progress)
-        raise
+    Args:
+        lab_name: The lab's name (its label on every container, volume and network).
+        vagrant_ids: Container ids that this project's Vagrant state knows (kept).
+        progress: Where to report.
+    """
+    from workshop.images import ensure_node_image
+    from workshop.lab.runtime import container_ids, remove_lab_objects
+
+    progress(f"Node image: {ensure_node_image(progress)}")
+    existed = bool(vagrant_ids & set(container_ids(lab_name).values()))
+    removed = remove_lab_objects(
+        lab_name, keep_containers=vagrant_ids, progress=progress, keep_services=True
+    )
+    if removed:
+        progress(f"Removed leftovers of an earlier lab: {removed}")
+    return existed
 
 
-def lab_destroy(source: VagrantSource, progress: Progress) -> None:
-    """Destroy the lab's machines and, for node containers, every labelled leftover."""
-    source.destroy(progress=progress)
-    if source.provider == "docker":
-        from workshop.lab.runtime import remove_lab_objects
+def remove_node_containers(lab_name: str, progress: Progress) -> None:
+    """Remove every container, volume and network labelled with the lab's name."""
+    from workshop.lab.runtime import remove_lab_objects
 
-        remove_lab_objects(source.settings.name, progress=progress)
+    remove_lab_objects(lab_name, progress=progress)

@@ -14,21 +14,22 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import docker
 import docker.errors
 
-from workshop.errors import LabNotFound, ProviderError
+from workshop.errors import LabNotFound, ProviderError, WorkshopError
 from workshop.lab.engine_view import machine_status, ssh_endpoint
+from workshop.lab.lifecycle import prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
+from workshop.progress import Progress
+from workshop.progress import quiet as _quiet
 from workshop.settings import ENV_VARS, LabSettings
 
 __all__ = ["VagrantSource", "resolve_provider"]
-
-Progress = Callable[[str], None]
 
 #: Seconds for quick Vagrant queries (status, ssh-config).
 QUERY_TIMEOUT = 120.0
@@ -48,10 +49,6 @@ DEFAULT_LAB = "workshop"
 
 # Vagrant must not call home: no version check, no box update check.
 QUIET_ENV = {"VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1"}
-
-
-def _quiet(_: str) -> None:
-    """Default progress sink."""
 
 
 def resolve_provider(settings: LabSettings) -> str:
@@ -289,6 +286,32 @@ class VagrantSource:
         """Destroy every machine of the lab."""
         self.vagrant(["destroy", "--force"], timeout=POWER_TIMEOUT, progress=progress)
         self._ssh_cache().unlink(missing_ok=True)
+
+    # --- the LabSource interface ---------------------------------------------------
+    can_power = True
+
+    def create(self, progress: Progress = _quiet) -> None:
+        """Create or start every machine; a failed first `up` removes what it made."""
+        existed = False
+        if self.provider == "docker":
+            existed = prepare_node_containers(self.settings.name, self.machine_ids(), progress)
+        try:
+            self.up(progress=progress)
+        except WorkshopError:
+            if not existed:
+                progress("`vagrant up` failed: removing what it created")
+                self.remove(progress)
+            raise
+
+    def remove(self, progress: Progress = _quiet) -> None:
+        """Destroy the machines and, for node containers, every labelled leftover."""
+        self.destroy(progress=progress)
+        if self.provider == "docker":
+            remove_node_containers(self.settings.name, progress)
+
+    def start_advice(self, name: str) -> str:
+        """Vagrant machines are started by the kit."""
+        return f"start it with `workshop up` or lab.start({name!r})"
 
 
 def _machine_locked(output: str) -> bool:

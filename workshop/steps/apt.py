@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from workshop.errors import ProviderError
-from workshop.lab import Lab, Results
+from workshop.lab import Results
+from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
 from workshop.steps.report import StepResult
 from workshop.steps.shell import (
@@ -53,9 +54,9 @@ def cache_address(settings: LabSettings) -> str:
     return f"{settings.subnet}.{CACHE_HOST}"
 
 
-def _uses_node_containers(lab: Lab) -> LabSettings | None:
+def _uses_node_containers(lab: RemoteLab) -> LabSettings | None:
     settings = lab_settings(lab)
-    if settings is None or getattr(lab.source, "provider", None) != "docker":
+    if settings is None or lab.source.provider != "docker":
         return None
     return settings
 
@@ -113,7 +114,7 @@ def _ensure_cache_container(settings: LabSettings, progress: Progress) -> str | 
     return f"started {name}"
 
 
-def apt_cache(lab: Lab, progress: Progress = quiet) -> StepResult:
+def apt_cache(lab: RemoteLab, progress: Progress = quiet) -> StepResult:
     """Give the lab a package cache and point every node's apt at it.
 
     Only for node containers; VMs and real hosts keep their apt as it is (the step
@@ -146,7 +147,7 @@ def apt_cache(lab: Lab, progress: Progress = quiet) -> StepResult:
 
 
 def missing_packages(
-    lab: Lab, packages: Sequence[str], on: str | Iterable[str] = "all"
+    lab: RemoteLab, packages: Sequence[str], on: str | Iterable[str] = "all"
 ) -> dict[str, list[str]]:
     """Node -> the packages of ``packages`` not installed there."""
     query = shell_line(
@@ -163,7 +164,7 @@ def missing_packages(
 
 
 def apt_install(
-    lab: Lab,
+    lab: RemoteLab,
     packages: Sequence[str],
     on: Sequence[str],
     *,
@@ -197,7 +198,7 @@ def apt_install(
 
 
 def install_packages(
-    lab: Lab, packages: Sequence[str], *, progress: Progress = quiet
+    lab: RemoteLab, packages: Sequence[str], *, progress: Progress = quiet
 ) -> StepResult:
     """Install Debian packages where they are missing, on all nodes at once.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from workshop.errors import UsageError
-from workshop.lab import Lab
+from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
 from workshop.steps.report import StepResult
 from workshop.steps.shell import (
@@ -39,7 +39,7 @@ DOCKER_CE_LIST = "/etc/apt/sources.list.d/docker.list"
 INSTALL_TIMEOUT = 900.0
 
 
-def docker_versions(lab: Lab, on: str | Iterable[str] = "all") -> dict[str, str]:
+def docker_versions(lab: RemoteLab, on: str | Iterable[str] = "all") -> dict[str, str]:
     """Node -> the version its Docker engine reports ("" when it does not answer)."""
     probe = shell_line(
         sh("docker", "info", "--format", "{{.ServerVersion}}"), "2>/dev/null", "||", "true"
@@ -47,7 +47,7 @@ def docker_versions(lab: Lab, on: str | Iterable[str] = "all") -> dict[str, str]
     return check_nodes(lab, probe, on)
 
 
-def _login_user_in_group(lab: Lab, names: list[str]) -> dict[str, bool]:
+def _login_user_in_group(lab: RemoteLab, names: list[str]) -> dict[str, bool]:
     """Node -> whether the SSH login user may use docker (root always may)."""
     probe = shell_line(
         '[ -z "${SUDO_USER:-}" ] || [ "$SUDO_USER" = root ] ||',
@@ -60,7 +60,7 @@ def _login_user_in_group(lab: Lab, names: list[str]) -> dict[str, bool]:
     return {name: out == "yes" for name, out in check_nodes(lab, probe, names).items()}
 
 
-def _add_docker_ce_repo(lab: Lab, nodes: list[str]) -> None:
+def _add_docker_ce_repo(lab: RemoteLab, nodes: list[str]) -> None:
     """Docker's signing key and apt source on nodes (needs internet)."""
     list_line = (
         "deb [arch=$(dpkg --print-architecture) signed-by="
@@ -96,7 +96,7 @@ def _add_docker_ce_repo(lab: Lab, nodes: list[str]) -> None:
 
 
 def install_docker(
-    lab: Lab,
+    lab: RemoteLab,
     *,
     source: str = "debian",
     on: str | Iterable[str] = "all",

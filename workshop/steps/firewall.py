@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from workshop.lab import Lab, Results
+from workshop.lab import Results
+from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
 from workshop.steps.report import StepResult
 from workshop.steps.shell import (
@@ -104,7 +105,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _status(lab: Lab, rules: str) -> dict[str, bool]:
+def _status(lab: RemoteLab, rules: str) -> dict[str, bool]:
     """Node -> whether its rules file, unit and loaded table are as wanted."""
     probe = shell_line(
         sh("cat", RULES_FILE, UNIT_FILE),
@@ -123,12 +124,12 @@ def _status(lab: Lab, rules: str) -> dict[str, bool]:
     return {node: text.split()[:1] == [wanted] and "loaded" in text for node, text in out.items()}
 
 
-def firewall_ok(lab: Lab) -> bool:
+def firewall_ok(lab: RemoteLab) -> bool:
     """Whether every running node has the lab's firewall loaded as wanted."""
     return all(_status(lab, ruleset(lab_network(lab))).values())
 
 
-def firewall(lab: Lab, *, progress: Progress = quiet) -> StepResult:
+def firewall(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     """Load the lab's firewall table on every running node (and at every boot).
 
     The real commands: ``apt-get install nftables``, then
@@ -159,6 +160,6 @@ def firewall(lab: Lab, *, progress: Progress = quiet) -> StepResult:
     return rec.result()
 
 
-def firewall_rules(lab: Lab, on: str = "all") -> Results:
+def firewall_rules(lab: RemoteLab, on: str = "all") -> Results:
     """The loaded rules, as ``nft list table inet workshop_firewall`` prints them."""
     return lab.run(sh("nft", "list", "table", "inet", TABLE), on=on, sudo=True, timeout=30)

@@ -17,7 +17,7 @@ import re
 import time
 
 from workshop.errors import NotConverged, UsageError
-from workshop.lab import Lab
+from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
 from workshop.steps.report import StepResult
 from workshop.steps.shell import (
@@ -63,7 +63,7 @@ WantedBy=multi-user.target
 """
 
 
-def gluster_names(lab: Lab) -> dict[str, tuple[str, str]]:
+def gluster_names(lab: RemoteLab) -> dict[str, tuple[str, str]]:
     """Node -> (its gluster name, its lab address): node i is ``gluster-i``."""
     return {n.name: (f"gluster-{i}", n.address) for i, n in enumerate(lab.nodes, start=1)}
 
@@ -77,7 +77,7 @@ def _validate(volume: str, mount: str) -> None:
         raise UsageError(f"mount point {mount!r} must be an absolute path without spaces, not /")
 
 
-def _fstab_line(lab: Lab, volume: str, mount: str) -> str:
+def _fstab_line(lab: RemoteLab, volume: str, mount: str) -> str:
     names = [name for name, _ in gluster_names(lab).values()]
     options = ["defaults", "_netdev", "x-systemd.requires=glusterd.service"]
     if len(names) > 1:
@@ -85,14 +85,14 @@ def _fstab_line(lab: Lab, volume: str, mount: str) -> str:
     return f"localhost:/{volume} {mount} glusterfs {','.join(options)} 0 0"
 
 
-def gluster_ok(lab: Lab, volume: str = VOLUME, mount: str = MOUNT) -> bool:
+def gluster_ok(lab: RemoteLab, volume: str = VOLUME, mount: str = MOUNT) -> bool:
     """Whether the volume is mounted on every running node."""
     running = [n.name for n in lab.nodes if n.running]
     probe = shell_line(sh("findmnt", "-n", "-o", "SOURCE", mount), "||", "true")
     return all(out.endswith(f":/{volume}") for out in check_nodes(lab, probe, running).values())
 
 
-def _packages(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
+def _packages(lab: RemoteLab, rec: StepRecorder, nodes: list[str]) -> None:
     need = [
         n for n, missing in missing_packages(lab, ["glusterfs-server"], nodes).items() if missing
     ]
@@ -113,7 +113,7 @@ def _packages(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
         rec.changed(inactive, "started glusterd")
 
 
-def _hosts(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
+def _hosts(lab: RemoteLab, rec: StepRecorder, nodes: list[str]) -> None:
     names = gluster_names(lab)
     entries = "".join(f"{address} {name} {HOSTS_MARK}\n" for name, address in names.values())
     probe = shell_line(
@@ -138,13 +138,13 @@ def _hosts(lab: Lab, rec: StepRecorder, nodes: list[str]) -> None:
         rec.changed(stale, "gluster-N names in /etc/hosts (kept at boot)")
 
 
-def _pool(lab: Lab, first: str) -> dict[str, str]:
+def _pool(lab: RemoteLab, first: str) -> dict[str, str]:
     out = run_checked(lab, sh(*GLUSTER, "pool", "list"), [first]).stdout[first]
     rows = [line.split() for line in out.splitlines()[1:] if line.strip()]
     return {row[1]: row[2] for row in rows if len(row) >= 3}
 
 
-def _peers(lab: Lab, rec: StepRecorder, first: str) -> None:
+def _peers(lab: RemoteLab, rec: StepRecorder, first: str) -> None:
     names = gluster_names(lab)
     own = names[first][0]
     others = [name for node, (name, _) in names.items() if node != first]
@@ -169,7 +169,7 @@ def _peers(lab: Lab, rec: StepRecorder, first: str) -> None:
         time.sleep(1)
 
 
-def _volume(lab: Lab, rec: StepRecorder, first: str, volume: str) -> None:
+def _volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -> None:
     names = gluster_names(lab)
     info = run_checked(
         lab, shell_line(sh(*GLUSTER, "volume", "info", volume), "2>&1", "||", "true"), [first]
@@ -202,7 +202,7 @@ def _volume(lab: Lab, rec: StepRecorder, first: str, volume: str) -> None:
             rec.changed(first, f"{option} {wanted}")
 
 
-def _mounts(lab: Lab, rec: StepRecorder, nodes: list[str], volume: str, mount: str) -> None:
+def _mounts(lab: RemoteLab, rec: StepRecorder, nodes: list[str], volume: str, mount: str) -> None:
     line = _fstab_line(lab, volume, mount)
     probe = shell_line(
         sh("grep", "-qxF", line, "/etc/fstab"),
@@ -247,7 +247,7 @@ def _mounts(lab: Lab, rec: StepRecorder, nodes: list[str], volume: str, mount: s
 
 
 def gluster_volume(
-    lab: Lab,
+    lab: RemoteLab,
     *,
     volume: str = VOLUME,
     mount: str = MOUNT,

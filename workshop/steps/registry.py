@@ -19,7 +19,8 @@ from collections.abc import Iterable
 
 from workshop.errors import NotConverged, UsageError
 from workshop.images import ImageBuild
-from workshop.lab import Lab, Node
+from workshop.lab import Node
+from workshop.remote import RemoteLab
 from workshop.steps.gluster import MOUNT, gluster_ok
 from workshop.steps.report import StepResult
 from workshop.steps.shell import (
@@ -77,7 +78,7 @@ def _manifest_probe(name: str, tag: str) -> str:
     )
 
 
-def _wait_registries(lab: Lab, nodes: list[str]) -> None:
+def _wait_registries(lab: RemoteLab, nodes: list[str]) -> None:
     probe = shell_line(
         sh("curl", "-sf", "--max-time", "5", f"http://{REGISTRY}/v2/"),
         ">/dev/null",
@@ -100,7 +101,7 @@ def _wait_registries(lab: Lab, nodes: list[str]) -> None:
         time.sleep(1)
 
 
-def _has_image(lab: Lab, node: str, *tags: str) -> bool:
+def _has_image(lab: RemoteLab, node: str, *tags: str) -> bool:
     """Whether a node has every one of the image tags."""
     probe = shell_line(
         sh("docker", "image", "inspect", *tags),
@@ -117,7 +118,7 @@ def _has_image(lab: Lab, node: str, *tags: str) -> bool:
 
 
 def load_image(
-    lab: Lab, name: str, *, on: str | Iterable[str] = "all", progress: Progress = quiet
+    lab: RemoteLab, name: str, *, on: str | Iterable[str] = "all", progress: Progress = quiet
 ) -> StepResult:
     """Build a lab image here and load it on nodes that lack it (no registry needed).
 
@@ -157,7 +158,7 @@ def load_image(
     return rec.result()
 
 
-def registry_ok(lab: Lab) -> bool:
+def registry_ok(lab: RemoteLab) -> bool:
     """Whether every running node pulls the lab's current images from its registry."""
     import docker
 
@@ -175,7 +176,7 @@ def registry_ok(lab: Lab) -> bool:
     return True
 
 
-def registry(lab: Lab, *, progress: Progress = quiet) -> StepResult:
+def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     """Run the lab registry on every node and push the lab's images to it.
 
     The real commands: ``docker save workshop/registry | ssh node docker load`` for

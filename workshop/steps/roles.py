@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from workshop.errors import UsageError
-from workshop.lab import Lab
+from workshop.remote import RemoteLab
 from workshop.steps.report import StepResult
 from workshop.steps.shell import Progress, StepRecorder, quiet, run_checked, sh
 from workshop.steps.swarm import REACHABLE_TIMEOUT, swarm_members, wait_leader, wait_reachable
@@ -19,7 +19,9 @@ from workshop.steps.swarm import REACHABLE_TIMEOUT, swarm_members, wait_leader, 
 __all__ = ["demote", "promote", "swarm_roles"]
 
 
-def _change_roles(lab: Lab, names: Sequence[str], action: str, progress: Progress) -> StepResult:
+def _change_roles(
+    lab: RemoteLab, names: Sequence[str], action: str, progress: Progress
+) -> StepResult:
     rec = StepRecorder(action, progress)
     wanted_manager = action == "promote"
     members = swarm_members(lab, [n.name for n in lab.nodes if n.running])
@@ -45,21 +47,23 @@ def _change_roles(lab: Lab, names: Sequence[str], action: str, progress: Progres
     return rec.result()
 
 
-def promote(lab: Lab, names: str | Sequence[str], *, progress: Progress = quiet) -> StepResult:
+def promote(
+    lab: RemoteLab, names: str | Sequence[str], *, progress: Progress = quiet
+) -> StepResult:
     """Make nodes managers: ``docker node promote <node>`` on a manager."""
     return _change_roles(
         lab, [names] if isinstance(names, str) else list(names), "promote", progress
     )
 
 
-def demote(lab: Lab, names: str | Sequence[str], *, progress: Progress = quiet) -> StepResult:
+def demote(lab: RemoteLab, names: str | Sequence[str], *, progress: Progress = quiet) -> StepResult:
     """Make nodes workers: ``docker node demote <node>`` on a manager."""
     return _change_roles(
         lab, [names] if isinstance(names, str) else list(names), "demote", progress
     )
 
 
-def swarm_roles(lab: Lab, *, progress: Progress = quiet) -> StepResult:
+def swarm_roles(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     """Give every node the role the lab defines (promote or demote where they differ)."""
     members = swarm_members(lab, [n.name for n in lab.nodes if n.running])
     to_promote = [

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from workshop.errors import NodeUnreachable, UsageError
-from workshop.lab import Lab, Node, Results
+from workshop.lab import Node, Results
+from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
 from workshop.steps.report import NodeChange, StepResult
 
@@ -73,7 +74,7 @@ def shell_line(*parts: str) -> str:
 
 
 def run_checked(
-    lab: Lab,
+    lab: RemoteLab,
     command: str,
     on: str | Iterable[str] = "all",
     *,
@@ -90,7 +91,7 @@ def run_checked(
     return lab.run(command, on=on, sudo=sudo, timeout=timeout, stdin=stdin).raise_for_failures()
 
 
-def check_nodes(lab: Lab, command: str, on: str | Iterable[str] = "all") -> dict[str, str]:
+def check_nodes(lab: RemoteLab, command: str, on: str | Iterable[str] = "all") -> dict[str, str]:
     """Run a read-only check on nodes; node -> its stdout (stripped).
 
     Raises:
@@ -103,13 +104,12 @@ def check_nodes(lab: Lab, command: str, on: str | Iterable[str] = "all") -> dict
     return results.stdout
 
 
-def lab_settings(lab: Lab) -> LabSettings | None:
+def lab_settings(lab: RemoteLab) -> LabSettings | None:
     """The settings of a Vagrant lab; ``None`` for an inventory of real hosts."""
-    settings = getattr(lab.source, "settings", None)
-    return settings if isinstance(settings, LabSettings) else None
+    return lab.settings
 
 
-def lab_network(lab: Lab) -> list[str]:
+def lab_network(lab: RemoteLab) -> list[str]:
     """The lab network(s) in CIDR form: the settings' subnet, else the nodes' /24s."""
     settings = lab_settings(lab)
     if settings is not None:
@@ -128,7 +128,7 @@ def lab_network(lab: Lab) -> list[str]:
     return networks
 
 
-def first_manager(lab: Lab) -> Node:
+def first_manager(lab: RemoteLab) -> Node:
     """The first manager the lab defines that is running.
 
     Raises:
@@ -186,7 +186,7 @@ class StepRecorder:
 
 
 def write_file(
-    lab: Lab,
+    lab: RemoteLab,
     path: str,
     text: str,
     on: str | Iterable[str] = "all",
@@ -209,7 +209,7 @@ def write_file(
 
 
 def install_unit(
-    lab: Lab, unit: str, text: str, on: Iterable[str], *, timeout: float = 60.0
+    lab: RemoteLab, unit: str, text: str, on: Iterable[str], *, timeout: float = 60.0
 ) -> None:
     """Write a systemd unit on nodes, then enable and (re)start it there.
 

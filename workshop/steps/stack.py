@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from workshop.errors import NotConverged, UsageError
-from workshop.lab import Lab, Node
+from workshop.lab import Node
+from workshop.remote import RemoteLab
 from workshop.steps.gluster import MOUNT
 from workshop.steps.report import StepResult
 from workshop.steps.shell import (
@@ -60,7 +61,7 @@ _IPVS_PROBE = (
 )
 
 
-def publish_mode(lab: Lab) -> str:
+def publish_mode(lab: RemoteLab) -> str:
     """``ingress`` if every running node's kernel has ip_vs (loaded or loadable), else ``host``.
 
     Without ip_vs the routing mesh accepts connections on no node (see LAB-HOSTS),
@@ -70,7 +71,7 @@ def publish_mode(lab: Lab) -> str:
     return "ingress" if answers and all(a == "yes" for a in answers.values()) else "host"
 
 
-def _services(lab: Lab, manager: Node) -> dict[str, tuple[str, int, int]]:
+def _services(lab: RemoteLab, manager: Node) -> dict[str, tuple[str, int, int]]:
     """Service name -> (mode, running tasks, desired tasks)."""
     out = run_checked(
         lab,
@@ -86,7 +87,7 @@ def _services(lab: Lab, manager: Node) -> dict[str, tuple[str, int, int]]:
     return services
 
 
-def _why_not_running(lab: Lab, manager: Node, services: list[str]) -> str:
+def _why_not_running(lab: RemoteLab, manager: Node, services: list[str]) -> str:
     fmt = "{{.Name}} on {{.Node}}: {{.CurrentState}} (wants {{.DesiredState}}) {{.Error}}"
     lines = []
     for service in services:
@@ -106,7 +107,7 @@ def _why_not_running(lab: Lab, manager: Node, services: list[str]) -> str:
 
 
 def wait_converged(
-    lab: Lab,
+    lab: RemoteLab,
     services: list[str],
     *,
     timeout: float = DEPLOY_TIMEOUT,
@@ -140,18 +141,18 @@ def wait_converged(
         time.sleep(POLL)
 
 
-def _shared_mounted(lab: Lab, manager: Node) -> bool:
+def _shared_mounted(lab: RemoteLab, manager: Node) -> bool:
     probe = shell_line(sh("findmnt", "-n", "-o", "FSTYPE", MOUNT), "||", "true")
     return "fuse" in check_nodes(lab, probe, [manager.name])[manager.name]
 
 
-def _marker(lab: Lab, manager: Node, path: str) -> str:
+def _marker(lab: RemoteLab, manager: Node, path: str) -> str:
     probe = shell_line(sh("cat", path), "2>/dev/null", "||", "true")
     return check_nodes(lab, probe, [manager.name])[manager.name]
 
 
 def stack_deploy(
-    lab: Lab,
+    lab: RemoteLab,
     stack: str | Path,
     *,
     name: str | None = None,
@@ -239,7 +240,7 @@ def stack_deploy(
     return rec.result()
 
 
-def stack_converged(lab: Lab, stack: str) -> bool:
+def stack_converged(lab: RemoteLab, stack: str) -> bool:
     """Whether a shipped stack's services all exist and run all their tasks."""
     definition = load_stack(stack)
     current = _services(lab, active_manager(lab))
@@ -247,7 +248,12 @@ def stack_converged(lab: Lab, stack: str) -> bool:
 
 
 def stack_rm(
-    lab: Lab, name: str, *, wait: bool = True, timeout: float = 120.0, progress: Progress = quiet
+    lab: RemoteLab,
+    name: str,
+    *,
+    wait: bool = True,
+    timeout: float = 120.0,
+    progress: Progress = quiet,
 ) -> StepResult:
     """Remove a stack (``docker stack rm <name>``) and wait until its tasks are gone."""
     rec = StepRecorder(f"stack_rm {name}", progress)
@@ -296,7 +302,7 @@ def _replica_count(replicas: object) -> int:
 
 
 def service_scale(
-    lab: Lab,
+    lab: RemoteLab,
     service: str,
     replicas: int | str,
     *,

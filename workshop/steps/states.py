@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
-from workshop.lab import Lab
+from workshop.remote import RemoteLab
 from workshop.steps.apt import install_packages
 from workshop.steps.docker import docker_versions, install_docker
 from workshop.steps.firewall import firewall, firewall_ok
@@ -24,14 +24,14 @@ from workshop.steps.gluster import gluster_ok, gluster_volume
 from workshop.steps.registry import registry, registry_ok
 from workshop.steps.report import RequireReport, StateOutcome, StepResult
 from workshop.steps.roles import swarm_roles
-from workshop.steps.shell import Progress, StepRecorder, lab_settings, quiet
+from workshop.steps.shell import Progress, StepRecorder, quiet
 from workshop.steps.stack import stack_converged, stack_deploy
 from workshop.steps.swarm import swarm_healthy, swarm_init, swarm_join, swarm_wait
 
 __all__ = ["STATES", "STATE_NAMES", "State", "require", "state_named"]
 
-Step = Callable[[Lab, Progress], StepResult]
-Check = Callable[[Lab], bool]
+Step = Callable[[RemoteLab, Progress], StepResult]
+Check = Callable[[RemoteLab], bool]
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ class State:
 
 
 # --- checks -----------------------------------------------------------------------
-def nodes_ok(lab: Lab) -> bool:
+def nodes_ok(lab: RemoteLab) -> bool:
     """Every machine the lab defines exists, runs and answers SSH."""
-    settings = lab_settings(lab)
+    settings = lab.settings
     if not lab.nodes or (settings is not None and len(lab.nodes) < settings.nodes):
         return False
     if any(not n.running for n in lab.nodes):
@@ -64,12 +64,12 @@ def nodes_ok(lab: Lab) -> bool:
     return not lab.run("true", timeout=15).failed
 
 
-def docker_ok(lab: Lab) -> bool:
+def docker_ok(lab: RemoteLab) -> bool:
     """Docker answers on every node."""
     return all(docker_versions(lab).values())
 
 
-def demoapp_ok(lab: Lab) -> bool:
+def demoapp_ok(lab: RemoteLab) -> bool:
     """The demoapp stack is deployed and runs all its tasks."""
     try:
         return stack_converged(lab, "demoapp")
@@ -78,18 +78,13 @@ def demoapp_ok(lab: Lab) -> bool:
 
 
 # --- steps that need an adapter -------------------------------------------------
-def start_nodes(lab: Lab, progress: Progress) -> StepResult:
+def start_nodes(lab: RemoteLab, progress: Progress) -> StepResult:
     """Create or power on the lab's machines (Vagrant labs only)."""
     rec = StepRecorder("start_nodes", progress)
-    if lab.source.kind != "vagrant":
+    if not lab.source.can_power:
         down = [n.name for n in lab.nodes if not n.running] or lab.names
-        raise NodeUnreachable(
-            down[0],
-            None,
-            "the lab's hosts come from an inventory: power them on yourself",
-            failed_nodes=down,
-        )
-    settings = lab_settings(lab)
+        raise NodeUnreachable(down[0], None, lab.source.start_advice(down[0]), failed_nodes=down)
+    settings = lab.settings
     before = {n.name: n.state for n in lab.nodes}
     missing = settings is not None and len(lab.nodes) < settings.nodes
     if missing or not lab.nodes:
@@ -109,7 +104,7 @@ def start_nodes(lab: Lab, progress: Progress) -> StepResult:
 def _step(function: Callable[..., StepResult], *args: str) -> Step:
     """Adapt ``function(lab, *args, progress=...)`` to a state's step."""
 
-    def step(lab: Lab, progress: Progress) -> StepResult:
+    def step(lab: RemoteLab, progress: Progress) -> StepResult:
         return function(lab, *args, progress=progress)
 
     step.__name__ = function.__name__
@@ -174,7 +169,7 @@ def state_named(name: str) -> State:
     raise UsageError.choice("lab state", name, STATE_NAMES)
 
 
-def _safe_check(state: State, lab: Lab) -> bool:
+def _safe_check(state: State, lab: RemoteLab) -> bool:
     """A check that cannot answer (a node does not respond) counts as not reached."""
     try:
         return state.check(lab)
@@ -182,7 +177,7 @@ def _safe_check(state: State, lab: Lab) -> bool:
         return False
 
 
-def require(lab: Lab, *states: str, progress: Progress = quiet) -> RequireReport:
+def require(lab: RemoteLab, *states: str, progress: Progress = quiet) -> RequireReport:
     """Bring the lab to every state named, and to all states before them.
 
     Args:

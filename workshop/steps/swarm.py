@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
-from workshop.lab import Lab, Node, Results
+from workshop.lab import Node, Results
+from workshop.remote import RemoteLab
 from workshop.secrets import mask_secrets
 from workshop.steps.report import StepResult
 from workshop.steps.shell import Progress, StepRecorder, check_nodes, quiet, run_checked, sh
@@ -87,7 +88,7 @@ class SwarmMember:
         return self.state == "active"
 
 
-def swarm_members(lab: Lab, on: str | Iterable[str] = "all") -> dict[str, SwarmMember]:
+def swarm_members(lab: RemoteLab, on: str | Iterable[str] = "all") -> dict[str, SwarmMember]:
     """Node -> its own view of its swarm membership."""
     probe = sh("docker", "info", "--format", "{{json .Swarm}}")
     out = check_nodes(lab, probe + " 2>/dev/null || echo '{}'", on)
@@ -106,12 +107,12 @@ def swarm_members(lab: Lab, on: str | Iterable[str] = "all") -> dict[str, SwarmM
     return members
 
 
-def _node_ls(lab: Lab, manager: str) -> list[dict[str, str]]:
+def _node_ls(lab: RemoteLab, manager: str) -> list[dict[str, str]]:
     out = run_checked(lab, sh("docker", "node", "ls", "--format", "{{json .}}"), [manager])
     return [json.loads(line) for line in out.stdout[manager].splitlines() if line.strip()]
 
 
-def _active_manager(lab: Lab, members: dict[str, SwarmMember]) -> Node | None:
+def _active_manager(lab: RemoteLab, members: dict[str, SwarmMember]) -> Node | None:
     """A running node that is an active manager: the leader if it can be told."""
     managers = [lab.node(m.node) for m in members.values() if m.active and m.is_manager]
     for node in managers:
@@ -127,7 +128,7 @@ def _active_manager(lab: Lab, members: dict[str, SwarmMember]) -> Node | None:
     return None
 
 
-def active_manager(lab: Lab) -> Node:
+def active_manager(lab: RemoteLab) -> Node:
     """A running node that is a manager of the swarm now (the lab's first such one).
 
     Raises:
@@ -149,7 +150,7 @@ def active_manager(lab: Lab) -> Node:
     )
 
 
-def wait_leader(lab: Lab, members: dict[str, SwarmMember], progress: Progress) -> Node:
+def wait_leader(lab: RemoteLab, members: dict[str, SwarmMember], progress: Progress) -> Node:
     """A manager that answers for the swarm; waits while a leader is being elected."""
     if not any(m.active and m.is_manager for m in members.values()):
         raise NotConverged("no node is a swarm manager yet: run swarm_init(lab) first")
@@ -168,7 +169,7 @@ def wait_leader(lab: Lab, members: dict[str, SwarmMember], progress: Progress) -
         members = swarm_members(lab, list(members))
 
 
-def join_token(lab: Lab, role: str) -> JoinToken:
+def join_token(lab: RemoteLab, role: str) -> JoinToken:
     """The join token for ``role``, read from a manager (shown masked).
 
     The real command: ``docker swarm join-token -q worker``.
@@ -185,7 +186,7 @@ def join_token(lab: Lab, role: str) -> JoinToken:
 
 
 def swarm_init(
-    lab: Lab,
+    lab: RemoteLab,
     *,
     on: str | None = None,
     advertise_address: str | None = None,
@@ -225,7 +226,7 @@ def swarm_init(
     return rec.result()
 
 
-def _join(lab: Lab, nodes: Sequence[Node], token: JoinToken) -> None:
+def _join(lab: RemoteLab, nodes: Sequence[Node], token: JoinToken) -> None:
     """Join nodes at once, each with the token on stdin (never on the command line)."""
 
     def join_one(node: Node) -> Results:
@@ -241,7 +242,7 @@ def _join(lab: Lab, nodes: Sequence[Node], token: JoinToken) -> None:
             results.raise_for_failures()
 
 
-def wait_reachable(lab: Lab, manager: Node, node_id: str, timeout: float) -> None:
+def wait_reachable(lab: RemoteLab, manager: Node, node_id: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     rows: list[dict[str, str]] = []
     while time.monotonic() < deadline:
@@ -258,7 +259,7 @@ def wait_reachable(lab: Lab, manager: Node, node_id: str, timeout: float) -> Non
     )
 
 
-def swarm_join(lab: Lab, *, progress: Progress = quiet) -> StepResult:
+def swarm_join(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     """Join every running node that is not in the swarm yet, with the lab's role.
 
     The real commands: ``docker swarm join-token -q manager`` on a manager, then
@@ -296,7 +297,7 @@ def swarm_join(lab: Lab, *, progress: Progress = quiet) -> StepResult:
     return rec.result()
 
 
-def _remove_stale(lab: Lab, manager: Node, rec: StepRecorder) -> None:
+def _remove_stale(lab: RemoteLab, manager: Node, rec: StepRecorder) -> None:
     """Remove `Down` entries left by lab nodes that joined again under a new ID."""
     if any(not n.running for n in lab.nodes):
         return
@@ -307,7 +308,7 @@ def _remove_stale(lab: Lab, manager: Node, rec: StepRecorder) -> None:
             rec.note(f"removed a stale entry {row['ID'][:12]} of {row['Hostname']}")
 
 
-def swarm_healthy(lab: Lab) -> bool:
+def swarm_healthy(lab: RemoteLab) -> bool:
     """Every node is in one swarm, with the role the lab gives it, Ready, and there is a leader."""
     members = swarm_members(lab)
     if not all(m.active for m in members.values()):
@@ -324,7 +325,7 @@ def swarm_healthy(lab: Lab) -> bool:
     return has_leader and all(m.node_id in ready for m in members.values())
 
 
-def swarm_wait(lab: Lab, *, timeout: float = 120.0, progress: Progress = quiet) -> StepResult:
+def swarm_wait(lab: RemoteLab, *, timeout: float = 120.0, progress: Progress = quiet) -> StepResult:
     """Wait until the swarm is healthy (after a reboot a leader takes a while to be elected)."""
     rec = StepRecorder("swarm_wait", progress)
     deadline = time.monotonic() + timeout
@@ -343,7 +344,7 @@ def swarm_wait(lab: Lab, *, timeout: float = 120.0, progress: Progress = quiet) 
     return rec.result()
 
 
-def swarm_reset(lab: Lab, *, progress: Progress = quiet) -> StepResult:
+def swarm_reset(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     """Take the swarm apart: every node leaves (``docker swarm leave --force``).
 
     Workers leave first, all at once; then managers, one at a time.

@@ -1,78 +1,35 @@
-"""`Lab`: the machines of a workshop lab, and commands run on them.
+"""`RemoteLab`: the lab's machines, and commands run on them.
 
-A lab comes from a source: the project's Vagrantfile (VMs or node containers) or an
-inventory of real hosts. Commands fan out over SSH in parallel and come back as
-per-node :class:`Results`. Power operations (`halt`, `start`) are what later
-chapters use to simulate failures.
+A lab comes from a source (:class:`~workshop.lab.LabSource`): the project's
+Vagrantfile (VMs or node containers) or an inventory of real hosts. Commands fan out
+over SSH in parallel and come back as per-node :class:`Results`. Power operations
+(`halt`, `start`) go to the source, which refuses them when it cannot power its
+machines. Steps, checks and the swarm read model take a ``RemoteLab``; notebooks get
+the facade :class:`workshop.Lab`, which adds ``require``.
 """
 
 from __future__ import annotations
 
+import html
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TypeVar
 
 from workshop.errors import LabNotFound, UnknownNode, UsageError
-from workshop.lab.inventory_parse import parse_inventory
-from workshop.lab.node import Node
-from workshop.lab.results import Results, RunResult
-from workshop.lab.vagrant import VagrantSource
-from workshop.remote import COMMAND_TIMEOUT, Remote
+from workshop.lab import InventorySource, LabSource, Node, Results, RunResult, VagrantSource
+from workshop.lab.project import find_project
+from workshop.progress import Progress, quiet
+from workshop.remote.ssh import COMMAND_TIMEOUT, Remote
 from workshop.settings import LabSettings
 
-if TYPE_CHECKING:
-    from workshop.steps.report import RequireReport
+__all__ = ["RemoteLab", "Target"]
 
-__all__ = ["InventorySource", "Lab", "LabSource", "find_project"]
-
-Progress = Callable[[str], None]
 Target = str | Iterable[str]
+L = TypeVar("L", bound="RemoteLab")
 
 
-def _quiet(_: str) -> None:
-    """Default progress sink."""
-
-
-class LabSource(Protocol):
-    """Where a lab's machines come from, and how they are powered."""
-
-    kind: str
-
-    def discover(self) -> list[Node]: ...
-
-
-class InventorySource:
-    """Real hosts listed in a YAML inventory or an OpenSSH config file."""
-
-    kind = "inventory"
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def discover(self) -> list[Node]:
-        return parse_inventory(self.path)
-
-
-def find_project(start: Path | None = None) -> Path:
-    """The workshop folder: `WORKSHOP_HOME`, else the nearest parent with the Vagrantfile."""
-    home = os.environ.get("WORKSHOP_HOME")
-    if home:
-        return Path(home).resolve()
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "Vagrantfile").is_file() and (folder / "workshop").is_dir():
-            return folder
-    package_root = Path(__file__).resolve().parents[2]
-    if (package_root / "Vagrantfile").is_file():
-        return package_root
-    raise LabNotFound(
-        f"no workshop folder (with a Vagrantfile) at or above {here}; "
-        "run from the workshop's folder or set WORKSHOP_HOME."
-    )
-
-
-class Lab:
+class RemoteLab:
     """The lab's machines: look them up, run commands on them, power them."""
 
     def __init__(self, source: LabSource, nodes: Sequence[Node] | None = None) -> None:
@@ -82,19 +39,19 @@ class Lab:
 
     # --- finding a lab ------------------------------------------------------------
     @classmethod
-    def from_vagrant(cls, path: str | Path | None = None, *, discover: bool = True) -> Lab:
+    def from_vagrant(cls: type[L], path: str | Path | None = None, *, discover: bool = True) -> L:
         """The lab of a Vagrant project (default: this workshop's folder)."""
         project = Path(path) if path is not None else find_project()
         source = VagrantSource(project, LabSettings.load(project))
         return cls(source, None if discover else [])
 
     @classmethod
-    def from_inventory(cls, path: str | Path) -> Lab:
+    def from_inventory(cls: type[L], path: str | Path) -> L:
         """A lab of real hosts from a YAML inventory or an OpenSSH config file."""
         return cls(InventorySource(Path(path)))
 
     @classmethod
-    def connect(cls, path: str | Path | None = None) -> Lab:
+    def connect(cls: type[L], path: str | Path | None = None) -> L:
         """The lab of the current project: `WORKSHOP_INVENTORY` if set, else the Vagrant lab.
 
         A Vagrant lab whose machines do not exist yet has no nodes until `lab.up()` or
@@ -105,7 +62,7 @@ class Lab:
             return cls.from_inventory(inventory)
         return cls.from_vagrant(path)
 
-    def ensure_nodes(self) -> Lab:
+    def ensure_nodes(self) -> RemoteLab:
         """Raise LabNotFound, saying what to run, when the lab has no machines yet."""
         if not self._nodes:
             raise LabNotFound("the lab has no machines yet: run `workshop up` (or `make lab`).")
@@ -154,7 +111,7 @@ class Lab:
             raise UsageError("no nodes given; name at least one of: " + ", ".join(self.names))
         return [self.node(name) for name in names]
 
-    def refresh(self) -> Lab:
+    def refresh(self) -> RemoteLab:
         """Read the machines and their states again from the source."""
         self._nodes = self.source.discover()
         return self
@@ -178,7 +135,7 @@ class Lab:
         results = list(self.remote.run(running, command, sudo=sudo, timeout=timeout, stdin=stdin))
         for node in nodes:
             if not node.running:
-                results.append(_not_running(node, command))
+                results.append(_not_running(node, command, self.source.start_advice(node.name)))
         return Results(results)
 
     def put_text(
@@ -188,53 +145,35 @@ class Lab:
         self.remote.put_text(self.node(name), text, path, sudo=sudo, mode=mode)
 
     # --- power --------------------------------------------------------------------
-    def _vagrant(self) -> VagrantSource:
-        if not isinstance(self.source, VagrantSource):
-            raise UsageError(
-                "this lab's machines come from an inventory of real hosts; power them on and "
-                "off yourself (the kit only creates and powers Vagrant labs)."
-            )
-        return self.source
+    @property
+    def settings(self) -> LabSettings | None:
+        """The settings that shape the lab (``None`` for an inventory of real hosts)."""
+        return self.source.settings
 
-    def up(self, progress: Progress = _quiet) -> Lab:
+    def up(self, progress: Progress = quiet) -> RemoteLab:
         """Create and start every machine (reusing what exists), then read them back."""
-        from workshop.lab.lifecycle import lab_up
-
-        lab_up(self._vagrant(), progress)
+        self.source.create(progress)
         self.remote.close()
         return self.refresh()
 
-    def halt(self, name: str, progress: Progress = _quiet) -> Lab:
+    def halt(self, name: str, progress: Progress = quiet) -> RemoteLab:
         """Power one node off, as pulling its plug would (a clean shutdown)."""
         node = self.node(name)
-        self._vagrant().halt([node.name], progress)
+        self.source.halt([node.name], progress)
         return self.refresh()
 
-    def start(self, name: str, progress: Progress = _quiet) -> Lab:
+    def start(self, name: str, progress: Progress = quiet) -> RemoteLab:
         """Power one node on again and wait until it answers SSH."""
         node = self.node(name)
-        self._vagrant().start([node.name], progress)
+        self.source.start([node.name], progress)
         self.remote.close()
         return self.refresh()
 
-    def destroy(self, progress: Progress = _quiet) -> None:
+    def destroy(self, progress: Progress = quiet) -> None:
         """Remove every machine, volume and network of the lab."""
-        from workshop.lab.lifecycle import lab_destroy
-
         self.remote.close()
-        lab_destroy(self._vagrant(), progress)
+        self.source.remove(progress)
         self._nodes = []
-
-    # --- provisioning -------------------------------------------------------------
-    def require(self, *states: str, progress: Progress = _quiet) -> RequireReport:
-        """Bring the lab to named states (and all before them), running only what is missing.
-
-        States, in order: nodes, docker, swarm, firewall, gluster, registry, demoapp
-        (see `workshop.steps.states`).
-        """
-        from workshop.steps.states import require
-
-        return require(self, *states, progress=progress)
 
     def close(self) -> None:
         """Close SSH connections."""
@@ -255,8 +194,6 @@ class Lab:
         return f"Lab ({self.source.kind}, {len(self._nodes)} nodes)\n" + "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        import html
-
         cells = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in self._rows()
@@ -268,7 +205,7 @@ class Lab:
         )
 
 
-def _not_running(node: Node, command: str) -> RunResult:
+def _not_running(node: Node, command: str, advice: str) -> RunResult:
     return RunResult(
         node=node.name,
         command=command,
@@ -278,8 +215,7 @@ def _not_running(node: Node, command: str) -> RunResult:
         duration=0.0,
         started=0.0,
         finished=0.0,
-        error=f"the machine is {node.state} (start it with `workshop up` "
-        f"or lab.start({node.name!r}))",
+        error=f"the machine is {node.state} ({advice})",
         unreachable=True,
         address=node.address,
     )

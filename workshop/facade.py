@@ -1,0 +1,27 @@
+"""`Lab`, the facade notebooks and the CLI use: every layer behind one object.
+
+``Lab`` is a :class:`~workshop.remote.RemoteLab` (nodes, ``run``, power) that also
+brings the lab to a named state with :meth:`Lab.require`. It is the only module
+that knows every layer; everything below it takes a ``RemoteLab``.
+"""
+
+from __future__ import annotations
+
+from workshop.progress import Progress, quiet
+from workshop.remote import RemoteLab
+from workshop.steps.report import RequireReport
+from workshop.steps.states import require
+
+__all__ = ["Lab"]
+
+
+class Lab(RemoteLab):
+    """The lab as notebooks see it: ``Lab.connect()``, ``run``, ``require``, power."""
+
+    def require(self, *states: str, progress: Progress = quiet) -> RequireReport:
+        """Bring the lab to named states (and all before them), running only what is missing.
+
+        States, in order: nodes, docker, swarm, firewall, gluster, registry, demoapp
+        (see `workshop.steps.states`).
+        """
+        return require(self, *states, progress=progress)

@@ -1,0 +1,120 @@
+"""Where a lab's machines come from: the interface every source implements.
+
+A source knows the lab's settings (or that its hosts have none), lists the
+machines with their states, powers them if it can, and says what a user should do
+about a machine that is down. The kit has two sources: :class:`VagrantSource`
+(VMs or node containers from the project's Vagrantfile) and
+:class:`InventorySource` (real hosts from a file). Power operations that a source
+cannot do raise :class:`~workshop.errors.NotSupported` with the advice instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from workshop.errors import NotSupported
+from workshop.lab.inventory_parse import parse_inventory
+from workshop.lab.node import Node
+from workshop.progress import Progress, quiet
+from workshop.settings import LabSettings
+
+__all__ = ["InventorySource", "LabSource"]
+
+
+class LabSource(Protocol):
+    """Where a lab's machines come from, and how they are powered.
+
+    Attributes:
+        kind: ``vagrant`` or ``inventory``.
+        settings: The settings that shape the lab, ``None`` when its hosts do.
+        provider: How machines are made (``docker``, ``virtualbox``, ``libvirt``),
+            ``None`` for real hosts.
+        can_power: Whether :meth:`create`, :meth:`halt`, :meth:`start` and
+            :meth:`remove` work (else they raise ``NotSupported``).
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def settings(self) -> LabSettings | None: ...
+
+    @property
+    def provider(self) -> str | None: ...
+
+    @property
+    def can_power(self) -> bool: ...
+
+    def discover(self) -> list[Node]:
+        """The lab's machines, in order, with their current states."""
+        ...
+
+    def create(self, progress: Progress = quiet) -> None:
+        """Create and start every machine, reusing what exists."""
+        ...
+
+    def halt(self, names: Sequence[str], progress: Progress = quiet) -> None:
+        """Power machines off."""
+        ...
+
+    def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
+        """Power machines on again."""
+        ...
+
+    def remove(self, progress: Progress = quiet) -> None:
+        """Remove every machine of the lab and what the source made for it."""
+        ...
+
+    def start_advice(self, name: str) -> str:
+        """What a user does to bring machine ``name`` back (for error messages)."""
+        ...
+
+
+class InventorySource:
+    """Real hosts listed in a YAML inventory or an OpenSSH config file.
+
+    The kit does not power real hosts: those operations raise ``NotSupported``.
+    """
+
+    kind = "inventory"
+    settings: LabSettings | None = None
+    provider: str | None = None
+    can_power = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def discover(self) -> list[Node]:
+        """The hosts of the inventory file, in file order."""
+        return parse_inventory(self.path)
+
+    def _refuse(self, action: str) -> NotSupported:
+        return NotSupported(
+            f"the kit does not {action} real hosts (this lab comes from the inventory "
+            f"{self.path}): do it on the hosts themselves, then run `workshop status`."
+        )
+
+    def create(self, progress: Progress = quiet) -> None:
+        """Real hosts exist already: refuse."""
+        raise self._refuse("create")
+
+    def halt(self, names: Sequence[str], progress: Progress = quiet) -> None:
+        """Refuse: power real hosts off yourself."""
+        raise self._refuse("power off")
+
+    def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
+        """Refuse: power real hosts on yourself."""
+        raise self._refuse("power on")
+
+    def remove(self, progress: Progress = quiet) -> None:
+        """Refuse: the kit never destroys real hosts."""
+        raise self._refuse("destroy")
+
+    def start_advice(self, name: str) -> str:
+        """Real hosts are powered and reached by their owner."""
+        return (
+            f"power the host {name} on and check that `ssh` reaches it "
+            f"(it is listed in {self.path})"
+        )
