@@ -50,9 +50,9 @@ def _layer(module: str) -> int | None:
     best: tuple[int, int] | None = None
     for index, prefixes in enumerate(LAYERS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (index, len(prefix))
+            named = module == prefix or module.startswith(prefix + ".")
+            if named and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
     return best[0] if best else None
 
 
