@@ -40,3 +40,117 @@ class FakeSource(InventorySource):
 
     def discover(self) -> list[Node]:
         return list(self.nodes)
+
+
+# --- FakeRemote: the SSH fan-out, answering from handlers (checks, steps) ---------
+import re  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from workshop.lab import Results, VagrantSource  # noqa: E402
+from workshop.settings import LabSettings  # noqa: E402
+
+#: What a node answers: (rc, stdout, stderr); rc ``None`` means "no SSH answer".
+Reply = tuple[int | None, str, str]
+#: (node, command) -> a reply, or ``None`` when the handler does not know the command.
+Handler = Callable[[str, str], Reply | None]
+
+
+def on(pattern: str, stdout: str = "", rc: int = 0, nodes: Sequence[str] | None = None) -> Handler:
+    """A handler: commands matching the regex ``pattern`` (on ``nodes``, default all)."""
+    regex = re.compile(pattern)
+
+    def handle(node: str, command: str) -> Reply | None:
+        if (nodes is None or node in nodes) and regex.search(command):
+            return (rc, stdout, "")
+        return None
+
+    return handle
+
+
+def down(node: str) -> Handler:
+    """A handler: ``node`` gives no SSH answer to anything."""
+
+    def handle(name: str, command: str) -> Reply | None:
+        return (None, "", "") if name == node else None
+
+    return handle
+
+
+class FakeRemote:
+    """Stands in for ``workshop.remote.Remote``: answers from handlers, records what ran.
+
+    Handlers are asked in order and the first answer wins; a command no handler
+    knows succeeds with no output. Install it with ``lab.remote = FakeRemote(...)``.
+
+    Attributes:
+        commands: Every command run, once per ``run`` call.
+        calls: ``(node, command)`` for every node a command ran on.
+    """
+
+    def __init__(self, handlers: Sequence[Handler] = ()) -> None:
+        self.handlers = list(handlers)
+        self.commands: list[str] = []
+        self.calls: list[tuple[str, str]] = []
+
+    @classmethod
+    def from_rules(cls, rules: Sequence[tuple[str, str]]) -> FakeRemote:
+        """Commands that contain a rule's text answer its stdout (first rule wins)."""
+        return cls([on(re.escape(text), stdout) for text, stdout in rules])
+
+    def answer(self, node: str, command: str) -> Reply:
+        """What ``node`` answers to ``command``."""
+        for handler in self.handlers:
+            reply = handler(node, command)
+            if reply is not None:
+                return reply
+        return (0, "", "")
+
+    def run(
+        self,
+        nodes: Sequence[Node],
+        command: str,
+        *,
+        sudo: bool = False,
+        timeout: float = 0.0,
+        stdin: str | None = None,
+    ) -> Results:
+        """One result per node, as ``Remote.run`` returns them."""
+        self.commands.append(command)
+        results = []
+        for node in nodes:
+            self.calls.append((node.name, command))
+            rc, stdout, stderr = self.answer(node.name, command)
+            if rc is None:
+                silent = result(node.name, command, None, error="no SSH answer")
+                results.append(replace(silent, unreachable=True))
+            else:
+                results.append(result(node.name, command, rc, stdout, stderr))
+        return Results(results)
+
+    def matching(self, pattern: str | re.Pattern[str]) -> list[str]:
+        """The commands run that match a regex (e.g. the ones that change the lab)."""
+        return [c for c in self.commands if re.search(pattern, c)]
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class FakeVagrantSource(VagrantSource):
+    """A Vagrant lab whose machines are given: its settings and advice, no Vagrant run.
+
+    Args:
+        project_dir: A folder for the project (an empty Vagrantfile is put there).
+        nodes: The machines ``discover`` returns.
+        settings: The lab's settings (default: the defaults, docker provider).
+    """
+
+    def __init__(
+        self, project_dir: Path, nodes: Sequence[Node] = (), settings: LabSettings | None = None
+    ) -> None:
+        (Path(project_dir) / "Vagrantfile").touch()
+        super().__init__(project_dir, settings or LabSettings(provider="docker"))
+        self.nodes = list(nodes)
+
+    def discover(self) -> list[Node]:
+        return list(self.nodes)

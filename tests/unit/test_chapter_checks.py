@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import FakeSource
+from tests.unit.fakes import FakeRemote, FakeSource, FakeVagrantSource, Handler, Reply, down, on
 from workshop import Lab, checks
-from workshop.lab import Node, Results, RunResult
+from workshop.lab import LabSource, Node
 from workshop.lab.node import SSHEndpoint
 from workshop.steps.firewall import _UNIT_TEXT, _digest, ruleset
 
@@ -20,75 +20,10 @@ SWARM = DATA / "swarm"
 GLUSTER = DATA / "gluster"
 NAMES = ("node-1", "node-2", "node-3")
 
-#: (rc, stdout, stderr); rc None means "no SSH answer".
-Reply = tuple[int | None, str, str]
-#: (node, command) -> a reply, or None when the handler does not know the command.
-Handler = Callable[[str, str], Reply | None]
-
 
 def _node(index: int, name: str) -> Node:
     role = "manager" if index < 2 else "worker"
     return Node(name, role, f"192.168.56.{11 + index}", SSHEndpoint("127.0.0.1", 2200 + index))
-
-
-class FakeRemote:
-    """Answers commands from handlers, first match wins; records what ran."""
-
-    def __init__(self, handlers: Sequence[Handler]) -> None:
-        self.handlers = list(handlers)
-        self.commands: list[tuple[str, str]] = []
-
-    def run(self, nodes, command, *, sudo=False, timeout=0.0, stdin=None) -> Results:
-        results = []
-        for node in nodes:
-            self.commands.append((node.name, command))
-            reply: Reply = (0, "", "")
-            for handler in self.handlers:
-                answer = handler(node.name, command)
-                if answer is not None:
-                    reply = answer
-                    break
-            rc, out, err = reply
-            if rc is None:
-                results.append(
-                    RunResult(
-                        node.name,
-                        command,
-                        None,
-                        "",
-                        "",
-                        0.0,
-                        0.0,
-                        0.0,
-                        error="no SSH answer",
-                        unreachable=True,
-                    )
-                )
-            else:
-                results.append(RunResult(node.name, command, rc, out, err, 0.01, 0.0, 0.01))
-        return Results(results)
-
-    def close(self) -> None:
-        pass
-
-
-def on(pattern: str, stdout: str = "", rc: int = 0, nodes: Sequence[str] = NAMES) -> Handler:
-    """A handler: commands matching ``pattern`` on ``nodes`` answer ``stdout``."""
-    regex = re.compile(pattern)
-
-    def handle(node: str, command: str) -> Reply | None:
-        if node in nodes and regex.search(command):
-            return (rc, stdout, "")
-        return None
-
-    return handle
-
-
-def down(node: str) -> Handler:
-    def handle(name: str, command: str) -> Reply | None:
-        return (None, "", "") if name == node else None
-
-    return handle
 
 
 def recorded_swarm(node_ls: str = "node-ls.jsonl") -> list[Handler]:
@@ -107,22 +42,45 @@ def recorded_swarm(node_ls: str = "node-ls.jsonl") -> list[Handler]:
     ]
 
 
-def make_lab(*handlers: Handler) -> tuple[Lab, FakeRemote]:
-    lab = Lab(FakeSource([_node(i, name) for i, name in enumerate(NAMES)]))
+def make_lab(*handlers: Handler, source: LabSource | None = None) -> tuple[Lab, FakeRemote]:
+    """A lab of real hosts (or of ``source``) whose nodes answer from ``handlers``."""
+    lab = Lab(source or FakeSource([_node(i, name) for i, name in enumerate(NAMES)]))
     remote = FakeRemote(handlers)
     lab.remote = remote  # type: ignore[assignment]
     return lab, remote
 
 
 # --- chapter 00 / 02 --------------------------------------------------------------
-def test_nodes_answer_passes_and_names_a_silent_node() -> None:
+def vagrant_lab(tmp_path: Path, *handlers: Handler) -> tuple[Lab, FakeRemote]:
+    """The same three nodes, made by Vagrant (settings, power, Vagrant's advice)."""
+    nodes = [_node(i, name) for i, name in enumerate(NAMES)]
+    return make_lab(*handlers, source=FakeVagrantSource(tmp_path, nodes))
+
+
+def test_nodes_answer_passes_and_names_a_silent_node(tmp_path: Path) -> None:
     lab, _ = make_lab(on("hostname", "x"))
     result = checks.nodes_answer(lab)
     assert result.passed and "3 of 3 nodes answer" in result.message
 
-    lab, _ = make_lab(down("node-2"))
+    lab, _ = vagrant_lab(tmp_path, down("node-2"))
     result = checks.nodes_answer(lab)
     assert not result.passed and "node-2" in result.message and "workshop up" in result.hint
+
+
+def test_nodes_answer_gives_real_hosts_their_own_advice() -> None:
+    lab, _ = make_lab(down("node-2"))
+    result = checks.nodes_answer(lab)
+    assert not result.passed and "node-2" in result.message
+    assert result.hint == lab.source.start_advice("node-2")
+    assert "workshop up" not in result.hint
+
+
+def test_nodes_answer_counts_the_machines_the_settings_want(tmp_path: Path) -> None:
+    nodes = [_node(i, name) for i, name in enumerate(NAMES[:2])]
+    lab, _ = make_lab(on("hostname", "x"), source=FakeVagrantSource(tmp_path, nodes))
+    result = checks.nodes_answer(lab)
+    assert not result.passed and result.message == "2 of 3 machines exist"
+    assert "workshop up" in result.hint
 
 
 def test_docker_running_groups_versions_and_names_missing_engines() -> None:
@@ -174,7 +132,7 @@ def test_firewall_open_checks_rules_and_ports_between_nodes() -> None:
     result = checks.firewall_open(lab)
     assert result.passed, str(result)
     assert "192.168.56.0/24" in result.message
-    probe = next(cmd for _, cmd in remote.commands if "/dev/tcp" in cmd)
+    probe = next(cmd for cmd in remote.commands if "/dev/tcp" in cmd)
     assert "/dev/tcp/192.168.56.11/2377" in probe and "/dev/tcp/192.168.56.13/7946" in probe
     assert shlex.split(probe)  # a well-formed shell line
 
@@ -190,13 +148,34 @@ def test_firewall_open_fails_when_rules_are_missing() -> None:
     assert not result.passed and "not loaded" in result.message and "steps.firewall" in result.hint
 
 
+#: ``docker network ls --format '{{json .}}'`` on a swarm node (Docker 20.10.24): the
+#: engine's own networks, then the two that joining a swarm adds.
+NETWORK_LS = [
+    '{"CreatedAt":"2026-11-29 20:05:16.632192653 +0000 UTC","Driver":"bridge",'
+    '"ID":"477d0046df33","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
+    '"Name":"bridge","Scope":"local"}',
+    '{"CreatedAt":"2026-11-29 20:05:16.613100132 +0000 UTC","Driver":"host",'
+    '"ID":"ceb2d6c3b3d6","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
+    '"Name":"host","Scope":"local"}',
+    '{"CreatedAt":"2026-11-29 20:05:16.599927109 +0000 UTC","Driver":"null",'
+    '"ID":"0cb02e856883","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
+    '"Name":"none","Scope":"local"}',
+    '{"CreatedAt":"2026-11-29 20:12:02.418535224 +0000 UTC","Driver":"bridge",'
+    '"ID":"5b1c0e7e2a9f","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
+    '"Name":"docker_gwbridge","Scope":"local"}',
+    '{"CreatedAt":"2026-11-29 20:12:01.907330583 +0000 UTC","Driver":"overlay",'
+    '"ID":"q6x3rl2k8m4v","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
+    '"Name":"ingress","Scope":"swarm"}',
+]
+
+
 def test_swarm_networks_wants_ingress_overlay_and_gwbridge_everywhere() -> None:
-    listing = "bridge bridge\ndocker_gwbridge bridge\nhost host\ningress overlay\nnone null\n"
-    lab, _ = make_lab(on(r"docker network ls", listing))
+    listing = "\n".join(NETWORK_LS) + "\n"
+    lab, _ = make_lab(on(r"docker network ls --format '\{\{json \.\}\}'", listing))
     assert checks.swarm_networks(lab).passed
 
     lab, _ = make_lab(
-        on(r"docker network ls", "bridge bridge\n", nodes=["node-3"]),
+        on(r"docker network ls", NETWORK_LS[0], nodes=["node-3"]),
         on(r"docker network ls", listing),
     )
     result = checks.swarm_networks(lab)
@@ -282,7 +261,7 @@ def test_gluster_shared_round_trips_a_file_and_cleans_up() -> None:
     assert "Replicate volume (1 x 3 = 3 bricks)" in result.message
     assert "reads the same on node-2, node-3" in result.message
     assert files.files == {}  # the probe file is removed
-    reads = [node for node, cmd in remote.commands if cmd.startswith("cat ")]
+    reads = [node for node, cmd in remote.calls if cmd.startswith("cat ")]
     assert reads == ["node-2", "node-3"]
 
 
@@ -328,8 +307,7 @@ def test_gluster_healed_reads_heal_info() -> None:
 
 
 # --- waiting --------------------------------------------------------------------
-def test_wait_until_returns_the_first_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("time.sleep", lambda _: None)
+def test_wait_until_returns_the_first_pass() -> None:
     answers = iter([False, False, True])
     calls = []
 
@@ -350,31 +328,52 @@ def test_wait_until_gives_up_with_the_last_failure() -> None:
 
 
 # --- chapter 00: the doctor ---------------------------------------------------------
-def _doctor(monkeypatch: pytest.MonkeyPatch, *findings: tuple[str, str, str, str]) -> None:
+def _doctor(
+    monkeypatch: pytest.MonkeyPatch, *findings: tuple[str, str, str, str]
+) -> list[tuple[Path, object]]:
+    """The doctor answers ``findings``; returns the (project, settings) it was asked for."""
     from workshop import doctor
 
+    asked: list[tuple[Path, object]] = []
     report = doctor.DoctorReport(tuple(doctor.Check(*finding) for finding in findings))
-    monkeypatch.setattr(doctor, "run_doctor", lambda project, settings: report)
+
+    def run_doctor(project: Path, settings: object) -> doctor.DoctorReport:
+        asked.append((project, settings))
+        return report
+
+    monkeypatch.setattr("workshop.checks.host.run_doctor", run_doctor)
+    return asked
 
 
 def test_host_ready_passes_with_warnings_and_shows_their_fallback(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _doctor(
+    asked = _doctor(
         monkeypatch,
         ("docker engine", "ok", "Docker Engine 20.10", ""),
         ("kernel: ip_vs", "warn", "missing", "host-mode ports behind a proxy (chapter 08)"),
     )
     monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
-    lab, _ = make_lab()
+    lab, _ = vagrant_lab(tmp_path)
     result = checks.host_ready(lab)
     assert result.passed and result.message.endswith("warnings: kernel: ip_vs")
     assert result.details[1].message == "warn: missing; host-mode ports behind a proxy (chapter 08)"
+    assert asked == [(tmp_path.resolve(), lab.settings)]
 
 
 def test_host_ready_fails_on_a_fail_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _doctor(monkeypatch, ("kernel: fuse", "fail", "no /dev/fuse", "`modprobe fuse`"))
     monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
-    lab, _ = make_lab()
+    lab, _ = vagrant_lab(tmp_path)
     result = checks.host_ready(lab)
     assert not result.passed and result.hint == "`modprobe fuse`"
+
+
+def test_host_ready_does_not_judge_this_machine_for_real_hosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked = _doctor(monkeypatch, ("kernel: fuse", "fail", "no /dev/fuse", "`modprobe fuse`"))
+    lab, _ = make_lab()
+    result = checks.host_ready(lab)
+    assert result.passed and result.message.startswith("does not apply")
+    assert asked == []

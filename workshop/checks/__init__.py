@@ -1,27 +1,33 @@
 """Checks of the lab's real state, for chapters and graded labs.
 
 Each check returns a :class:`CheckResult` (passed, message, hint) that renders in
-Jupyter and in a terminal; ``.assert_passed()`` raises when it failed.
+Jupyter and in a terminal; ``.assert_passed()`` raises when it failed. A check
+never raises for the lab's sake: a node that does not answer is a failed check.
+Chapters end with ``checks.swarm_formed(lab).assert_passed()`` and the like.
+
+The checks read the lab through the same code that builds it (the steps' probes
+and the swarm read model), so a check and the step it grades cannot disagree.
+One module per part of the course:
+
+- :mod:`~workshop.checks.host`: this machine is ready (chapter 00);
+- :mod:`~workshop.checks.nodes`: the machines answer and run Docker (00, 02);
+- :mod:`~workshop.checks.swarm`, :mod:`~workshop.checks.network`: the swarm, its
+  ports and networks (03);
+- :mod:`~workshop.checks.services`: services and where their tasks run (04);
+- :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
+- :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
 from __future__ import annotations
 
-from workshop.checks.chapters import (
-    docker_running,
-    firewall_open,
-    global_service,
-    gluster_healed,
-    gluster_peers,
-    gluster_shared,
-    host_ready,
-    nodes_answer,
-    service_absent,
-    service_replicas,
-    swarm_formed,
-    swarm_networks,
-    wait_until,
-)
+from workshop.checks.host import host_ready
+from workshop.checks.network import firewall_open, swarm_networks
+from workshop.checks.nodes import docker_running, nodes_answer
 from workshop.checks.result import CheckFailed, CheckResult, check_all, guarded
+from workshop.checks.services import global_service, service_absent, service_replicas
+from workshop.checks.storage import gluster_healed, gluster_peers, gluster_shared
+from workshop.checks.swarm import swarm_formed
+from workshop.checks.wait import wait_until
 
 __all__ = [
     "CheckFailed",

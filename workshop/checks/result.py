@@ -9,13 +9,13 @@ when the lab is not in the state the chapter promised).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from workshop.errors import WorkshopError
 from workshop.secrets import mask_secrets
 
-__all__ = ["CheckFailed", "CheckResult", "check_all"]
+__all__ = ["CheckFailed", "CheckResult", "check_all", "guarded", "name_list"]
 
 
 class CheckFailed(WorkshopError):
@@ -99,3 +99,8 @@ def guarded(name: str, hint: str, probe: Callable[[], CheckResult]) -> CheckResu
         return probe()
     except WorkshopError as exc:
         return CheckResult(name, False, f"could not check: {str(exc).splitlines()[0]}", hint)
+
+
+def name_list(names: Sequence[str]) -> str:
+    """Names for a message: ``node-1, node-2``, or ``none``."""
+    return ", ".join(names) if names else "none"
