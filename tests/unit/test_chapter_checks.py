@@ -148,25 +148,9 @@ def test_firewall_open_fails_when_rules_are_missing() -> None:
     assert not result.passed and "not loaded" in result.message and "steps.firewall" in result.hint
 
 
-#: ``docker network ls --format '{{json .}}'`` on a swarm node (Docker 20.10.24): the
-#: engine's own networks, then the two that joining a swarm adds.
-NETWORK_LS = [
-    '{"CreatedAt":"2026-11-29 20:05:16.632192653 +0000 UTC","Driver":"bridge",'
-    '"ID":"477d0046df33","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
-    '"Name":"bridge","Scope":"local"}',
-    '{"CreatedAt":"2026-11-29 20:05:16.613100132 +0000 UTC","Driver":"host",'
-    '"ID":"ceb2d6c3b3d6","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
-    '"Name":"host","Scope":"local"}',
-    '{"CreatedAt":"2026-11-29 20:05:16.599927109 +0000 UTC","Driver":"null",'
-    '"ID":"0cb02e856883","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
-    '"Name":"none","Scope":"local"}',
-    '{"CreatedAt":"2026-11-29 20:12:02.418535224 +0000 UTC","Driver":"bridge",'
-    '"ID":"5b1c0e7e2a9f","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
-    '"Name":"docker_gwbridge","Scope":"local"}',
-    '{"CreatedAt":"2026-11-29 20:12:01.907330583 +0000 UTC","Driver":"overlay",'
-    '"ID":"q6x3rl2k8m4v","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
-    '"Name":"ingress","Scope":"swarm"}',
-]
+#: ``docker network ls --format '{{json .}}'`` on a node of the real swarm: the
+#: engine's own networks and the two that joining a swarm adds.
+NETWORK_LS = (DATA / "swarm" / "network-ls.jsonl").read_text().splitlines()
 
 
 def test_swarm_networks_wants_ingress_overlay_and_gwbridge_everywhere() -> None:

@@ -61,10 +61,11 @@ def test_no_swarm_at_all() -> None:
 
 
 # --- networks ---------------------------------------------------------------------
-ENGINE_ONLY = (
-    '{"CreatedAt":"2026-11-29 20:05:16.632192653 +0000 UTC","Driver":"bridge",'
-    '"ID":"477d0046df33","IPv4":"false","IPv6":"false","Internal":"false","Labels":"",'
-    '"Name":"bridge","Scope":"local"}\n'
+#: The recorded listing without the two networks joining a swarm adds.
+ENGINE_ONLY = "".join(
+    line + "\n"
+    for line in (DATA / "swarm" / "network-ls.jsonl").read_text().splitlines()
+    if '"Name":"ingress"' not in line and '"Name":"docker_gwbridge"' not in line
 )
 
 
