@@ -14,13 +14,8 @@ import pytest
 
 from workshop.errors import UsageError
 from workshop.lab.node import SSHEndpoint
-from workshop.lab.vagrant_parse import (
-    MachineStatus,
-    find_error,
-    parse_ssh_config,
-    parse_status,
-    ssh_config_blocks,
-)
+from workshop.lab.ssh_config import read_ssh_config
+from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vagrant"
 STATUS_FILES = sorted(DATA.glob("status*.txt"))
@@ -181,11 +176,12 @@ Match host db
 """
     endpoints = parse_ssh_config(text)
     assert list(endpoints) == ["web", "db", "bastion"]
-    # first value wins; identity files add up; global options come first
+    # first value wins; identity files add up, ~ expanded; global options come first
+    home = Path.home()
     assert endpoints["db"] == SSHEndpoint(
-        "10.0.0.5", 2022, "everyone", ("~/.ssh/db", "~/.ssh/default")
+        "10.0.0.5", 2022, "everyone", (f"{home}/.ssh/db", f"{home}/.ssh/default")
     )
-    assert endpoints["web"].identity_files == ("~/.ssh/default",)
+    assert endpoints["web"].identity_files == (f"{home}/.ssh/default",)
     # a host without HostName is reached by its name; negated patterns exclude it
     assert endpoints["bastion"] == SSHEndpoint("bastion", 22, "everyone", ())
 
@@ -197,9 +193,9 @@ def test_ssh_config_defaults():
 
 
 def test_ssh_config_notes_are_collected():
-    blocks = ssh_config_blocks("Host a  # role: manager\n  # Address: 10.1.1.1\n  User x\n")
-    assert blocks[-1].patterns == ["a"]
-    assert blocks[-1].notes == {"role": "manager", "address": "10.1.1.1"}
+    hosts = read_ssh_config("Host a  # role: manager\n  # Address: 10.1.1.1\n  User x\n")
+    assert [(host.name, host.endpoint.user) for host in hosts] == [("a", "x")]
+    assert hosts[0].notes == {"role": "manager", "address": "10.1.1.1"}
 
 
 def test_ssh_config_bad_port_is_a_usage_error():

@@ -16,8 +16,9 @@ YAML::
       - name: node-2
         host: 203.0.113.12
 
-An OpenSSH config file (any line ``Host <name>``), where each concrete host is a
-node and comments in its block give what SSH has no keyword for::
+An OpenSSH config file (any line ``Host <name>``), read with OpenSSH's rules by
+:mod:`workshop.lab.ssh_config`: each concrete host is a node, and comments in its
+block give what SSH has no keyword for::
 
     Host node-1
       # role: manager
@@ -41,12 +42,7 @@ import yaml
 
 from workshop.errors import UsageError
 from workshop.lab.node import ROLES, Node, Role, SSHEndpoint
-from workshop.lab.vagrant_parse import (
-    endpoint_from_options,
-    ssh_config_blocks,
-    ssh_config_hosts,
-    ssh_config_options,
-)
+from workshop.lab.ssh_config import read_ssh_config
 
 __all__ = ["default_roles", "is_ssh_config", "parse_inventory"]
 
@@ -126,26 +122,10 @@ def _nodes(entries: list[_Entry], path: Path) -> list[Node]:
 
 
 def _from_ssh_config(text: str) -> list[_Entry]:
-    blocks = ssh_config_blocks(text)
-    entries = []
-    for name in ssh_config_hosts(blocks):
-        options = ssh_config_options(blocks, name)
-        keys = options.get("identityfile", [])
-        options["identityfile"] = [str(Path(key).expanduser()) for key in keys]
-        notes: dict[str, str] = {}
-        for block in blocks:
-            if name in block.patterns:
-                for key, value in block.notes.items():
-                    notes.setdefault(key, value)
-        entries.append(
-            _Entry(
-                name=name,
-                ssh=endpoint_from_options(name, options),
-                role=notes.get("role"),
-                address=notes.get("address"),
-            )
-        )
-    return entries
+    return [
+        _Entry(host.name, host.endpoint, host.notes.get("role"), host.notes.get("address"))
+        for host in read_ssh_config(text)
+    ]
 
 
 def _from_yaml(text: str, path: Path) -> list[_Entry]:
