@@ -24,13 +24,16 @@ def machine_status(name: str, container: Mapping[str, Any] | None) -> MachineSta
     """Vagrant's state for a machine whose container inspects as ``container``.
 
     ``None`` (no such container) is ``not_created``, a running container is
-    ``running``, any other container ``stopped``: the docker provider's rules.
+    ``running``, any other container ``stopped``: the docker provider's rules,
+    with the state names ``vagrant status`` prints (its long description aside).
     """
     if container is None:
-        return MachineStatus(name, "not_created", "not created")
-    if container.get("State", {}).get("Running"):
-        return MachineStatus(name, "running", "running")
-    return MachineStatus(name, "stopped", "stopped")
+        state, human = "not_created", "not created"
+    elif (container.get("State") or {}).get("Running"):
+        state = human = "running"
+    else:
+        state = human = "stopped"
+    return MachineStatus(name=name, state=state, provider="docker", state_human=human)
 
 
 def ssh_endpoint(
