@@ -154,3 +154,19 @@ class FakeVagrantSource(VagrantSource):
 
     def discover(self) -> list[Node]:
         return list(self.nodes)
+
+
+# --- ScriptedCommand: a host command's answers in turn (the Vagrant source) -------
+class ScriptedCommand:
+    """Stands in for a command runner: answers ``(rc, stdout, stderr)`` in turn.
+
+    The last answer repeats once the others are used; every call's arguments are kept.
+    """
+
+    def __init__(self, *answers: tuple[int, str, str]) -> None:
+        self.answers = list(answers)
+        self.calls: list[list[str]] = []
+
+    def __call__(self, args: Sequence[str], *_: object, **__: object) -> tuple[int, str, str]:
+        self.calls.append(list(args))
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]

@@ -3,7 +3,9 @@
 Runs ``vagrant`` in the project directory with the lab's settings in the
 environment, and reads the machines back from ``vagrant status --machine-readable``
 and ``vagrant ssh-config`` (for the docker provider, from the engine when it can:
-see :mod:`workshop.lab.engine_view`). Every call has a timeout.
+see :mod:`workshop.lab.engine_view`). Every call has a timeout; a command that
+Vagrant refuses because another Vagrant process holds a machine is tried again a
+few times (:data:`LOCK_RETRY_DELAYS`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,7 @@ from workshop.lab.engine_view import machine_status, ssh_endpoint
 from workshop.lab.lifecycle import prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
-from workshop.progress import Progress
-from workshop.progress import quiet as _quiet
+from workshop.progress import Progress, quiet
 from workshop.settings import ENV_VARS, LabSettings
 
 __all__ = ["VagrantSource", "resolve_provider"]
@@ -41,8 +42,9 @@ POWER_TIMEOUT = 300.0
 #: Seconds for one query of the Docker engine.
 ENGINE_TIMEOUT = 30
 
-#: Seconds to wait before retrying a command Vagrant refused because a machine was locked.
-LOCK_RETRIES = (2.0, 4.0, 8.0, 15.0, 30.0, 0.0)
+#: Seconds to wait before each new try of a command that Vagrant refused because
+#: another Vagrant process held a machine's lock: six tries, 59 s of waiting at most.
+LOCK_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 30.0)
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
 DEFAULT_LAB = "workshop"
@@ -104,25 +106,28 @@ class VagrantSource:
         return env
 
     def vagrant(
-        self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress | None = None
+        self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress = quiet
     ) -> str:
         """Run `vagrant ARGS`; return stdout, or raise ProviderError with its output.
 
         Another Vagrant process working on the same machine (a notebook and the CLI at
-        once) makes Vagrant refuse with MachineLocked: that is waited out, briefly.
+        once) makes Vagrant refuse with MachineLocked: the command is tried again after
+        each delay of :data:`LOCK_RETRY_DELAYS`, and the last refusal is raised.
         """
-        for delay in LOCK_RETRIES:
-            rc, stdout, stderr = self.execute(args, timeout, progress)
+        rc, stdout, stderr = self.execute(args, timeout, progress)
+        for delay in LOCK_RETRY_DELAYS:
             if rc == 0 or not _machine_locked(stderr + stdout):
                 break
+            progress(f"A machine is locked by another Vagrant process: trying again in {delay:g} s")
             time.sleep(delay)
+            rc, stdout, stderr = self.execute(args, timeout, progress)
         if rc != 0:
             detail = find_error(stdout) or stderr or stdout
             raise ProviderError(["vagrant", *args], rc, detail)
         return stdout
 
     def execute(
-        self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress | None = None
+        self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress = quiet
     ) -> tuple[int, str, str]:
         """Run `vagrant ARGS` with a timeout; return (exit code, stdout, stderr)."""
         cmd = ["vagrant", *args]
@@ -155,8 +160,7 @@ class VagrantSource:
         try:
             for line in proc.stdout or []:
                 out_lines.append(line)
-                if progress is not None:
-                    progress(line.rstrip())
+                progress(line.rstrip())
             rc = proc.wait()
         finally:
             timer.cancel()
@@ -267,22 +271,22 @@ class VagrantSource:
         names = [path.name for path in machines.iterdir()] if machines.is_dir() else []
         return {machine_id for machine_id in map(self.machine_id, names) if machine_id}
 
-    def up(self, names: Sequence[str] = (), progress: Progress = _quiet) -> None:
+    def up(self, names: Sequence[str] = (), progress: Progress = quiet) -> None:
         """`vagrant up` the lab (or some machines of it)."""
         args = ["up", f"--provider={self.provider}", *names]
         # Machines of one lab come up at once: the docker provider runs them in parallel.
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
 
-    def halt(self, names: Sequence[str], progress: Progress = _quiet) -> None:
+    def halt(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines off (a clean shutdown)."""
         self.vagrant(["halt", *names], timeout=POWER_TIMEOUT, progress=progress)
 
-    def start(self, names: Sequence[str], progress: Progress = _quiet) -> None:
+    def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines on again, without provisioning."""
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
 
-    def destroy(self, progress: Progress = _quiet) -> None:
+    def destroy(self, progress: Progress = quiet) -> None:
         """Destroy every machine of the lab."""
         self.vagrant(["destroy", "--force"], timeout=POWER_TIMEOUT, progress=progress)
         self._ssh_cache().unlink(missing_ok=True)
@@ -290,7 +294,7 @@ class VagrantSource:
     # --- the LabSource interface ---------------------------------------------------
     can_power = True
 
-    def create(self, progress: Progress = _quiet) -> None:
+    def create(self, progress: Progress = quiet) -> None:
         """Create or start every machine; a failed first `up` removes what it made."""
         existed = False
         if self.provider == "docker":
@@ -303,7 +307,7 @@ class VagrantSource:
                 self.remove(progress)
             raise
 
-    def remove(self, progress: Progress = _quiet) -> None:
+    def remove(self, progress: Progress = quiet) -> None:
         """Destroy the machines and, for node containers, every labelled leftover."""
         self.destroy(progress=progress)
         if self.provider == "docker":
@@ -314,9 +318,19 @@ class VagrantSource:
         return f"start it with `workshop up` or lab.start({name!r})"
 
 
+#: What Vagrant says when another Vagrant process holds a machine: the error classes
+#: (machine-readable output) and their messages (Vagrant's locales/en.yml).
+_LOCKED = (
+    "MachineLocked",
+    "MachineActionLockedError",
+    "machine because it is locked",
+    "another process is already executing an action on the machine",
+)
+
+
 def _machine_locked(output: str) -> bool:
     """Whether Vagrant refused because another Vagrant process holds a machine's lock."""
-    return "MachineLocked" in output or "machine because it is locked" in output
+    return any(marker in output for marker in _LOCKED)
 
 
 def _ssh_block(name: str, ep: SSHEndpoint) -> str:

@@ -1,0 +1,97 @@
+"""The Vagrant source around the ``vagrant`` command: lock retries, remembered endpoints.
+
+``vagrant`` itself is replaced by answers from ``tests/data/vagrant``: real
+recordings, and Vagrant's own messages for a locked machine (its locales/en.yml).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.fakes import ScriptedCommand
+from workshop.errors import ProviderError
+from workshop.lab import vagrant
+from workshop.lab.node import SSHEndpoint
+from workshop.lab.vagrant import LOCK_RETRY_DELAYS, VagrantSource
+from workshop.settings import LabSettings
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "vagrant"
+LOCKED = (DATA / "stderr-machine-locked-draft.txt").read_text()
+ACTION_LOCKED = (DATA / "stderr-machine-action-locked-draft.txt").read_text()
+
+
+def source_in(folder: Path, provider: str = "docker") -> VagrantSource:
+    (folder / "Vagrantfile").write_text("# the lab's machines\n")
+    return VagrantSource(folder, LabSettings(name="wsunit", provider=provider))
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(vagrant.time, "sleep", slept.append)
+    return slept
+
+
+@pytest.mark.parametrize("refusal", [LOCKED, ACTION_LOCKED], ids=["machine", "action"])
+def test_a_locked_machine_is_waited_out(tmp_path, sleeps, refusal):
+    source = source_in(tmp_path)
+    source.execute = ScriptedCommand((1, "", refusal), (1, "", refusal), (0, "done\n", ""))
+    lines: list[str] = []
+    assert source.vagrant(["halt", "node-1"], progress=lines.append) == "done\n"
+    assert source.execute.calls == [["halt", "node-1"]] * 3
+    assert sleeps == list(LOCK_RETRY_DELAYS[:2])
+    assert len(lines) == 2
+    assert "locked by another Vagrant process" in lines[0]
+
+
+def test_a_lock_that_stays_is_raised_after_the_last_try(tmp_path, sleeps):
+    source = source_in(tmp_path)
+    source.execute = ScriptedCommand((1, "", LOCKED))
+    with pytest.raises(ProviderError, match="because it is locked"):
+        source.vagrant(["up"])
+    assert len(source.execute.calls) == len(LOCK_RETRY_DELAYS) + 1
+    assert sleeps == list(LOCK_RETRY_DELAYS)
+
+
+def test_other_failures_are_raised_at_once(tmp_path, sleeps):
+    source = source_in(tmp_path)
+    error = "1700000000,,error-exit,Vagrant::Errors::ProviderNotUsable,not usable here\n"
+    source.execute = ScriptedCommand((1, error, ""))
+    with pytest.raises(ProviderError, match="ProviderNotUsable: not usable here"):
+        source.vagrant(["status", "--machine-readable"])
+    assert len(source.execute.calls) == 1
+    assert sleeps == []
+
+
+def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
+    source = source_in(tmp_path, provider="virtualbox")
+    status = (DATA / "status-draft.txt").read_text()  # node-3 stopped
+    node_1_stopped = status.replace("node-1,state,running", "node-1,state,stopped")
+    quoted = (DATA / "ssh-config-quoted-draft.txt").read_text()  # keys in "/home/ada lovelace"
+    node_2_only = quoted[quoted.index("Host node-2") :]
+    source.execute = ScriptedCommand(
+        (0, status, ""),
+        (0, quoted, ""),
+        (0, node_1_stopped, ""),
+        (1, node_2_only, "The machine node-1 is not running"),
+    )
+    before = {node.name: node for node in source.discover()}
+    after = {node.name: node for node in source.discover()}
+    assert [call[0] for call in source.execute.calls] == ["status", "ssh-config"] * 2
+    assert after["node-1"].state == "stopped"
+    assert (
+        after["node-1"].ssh
+        == before["node-1"].ssh
+        == SSHEndpoint(
+            "127.0.0.1",
+            2222,
+            "vagrant",
+            (
+                "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.ed25519",
+                "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.rsa",
+            ),
+        )
+    )
+    assert after["node-3"].ssh == SSHEndpoint(source.settings.address("node-3"), 22, "vagrant")
