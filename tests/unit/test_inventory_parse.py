@@ -154,6 +154,32 @@ def test_ssh_config_inventory_default_roles(tmp_path):
     ]
 
 
+def test_ssh_config_inventory_with_spaces_in_key_paths():
+    nodes = parse_inventory(DATA / "ssh-config-quoted-draft.txt")
+    assert [(n.name, n.role, n.ssh.port) for n in nodes] == [
+        ("node-1", "manager", 2222),
+        ("node-2", "worker", 2200),
+    ]
+    assert nodes[1].ssh.identity_files == (
+        "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.ed25519",
+        "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.rsa",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Host a\n  IdentitiesOnly\n", "SSH config: Unparsable line IdentitiesOnly"),
+        ('Host "a\n', "cannot read 'Host \"a'"),
+        ("Host a\n  Port 2x\n", "SSH config for a: Port must be a number, got '2x'"),
+    ],
+)
+def test_ssh_config_mistakes_are_usage_errors(tmp_path, text, message):
+    with pytest.raises(UsageError) as caught:
+        parse_inventory(write(tmp_path, text))
+    assert message in str(caught.value)
+
+
 def test_ssh_config_bad_role(tmp_path):
     with pytest.raises(UsageError, match="role of a 'boss' is not valid"):
         parse_inventory(write(tmp_path, "Host a\n  # role: boss\n"))
