@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from workshop.errors import CommandFailed, NodeUnreachable, UnknownNode, UsageError
@@ -42,11 +40,6 @@ def test_run_result_success_and_failure():
     assert result("node-1", 0, error="stray output on stderr means trouble").failed
 
 
-def test_run_result_is_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        result("node-1").rc = 1  # type: ignore[misc]
-
-
 def test_results_are_ordered_by_node_name():
     results = Results([result("node-10"), result("node-2"), result("node-1")])
     assert results.nodes == ["node-1", "node-2", "node-10"]
@@ -83,9 +76,7 @@ def test_succeeded_failed_and_stdout(mixed):
     assert mixed.stdout == {"node-1": "active", "node-2": "", "node-3": ""}
 
 
-def test_results_are_immutable_and_comparable(mixed):
-    with pytest.raises(AttributeError):
-        mixed.extra = 1  # type: ignore[attr-defined]
+def test_results_compare_by_content(mixed):
     assert mixed == Results(list(mixed))
     assert hash(mixed) == hash(Results(list(mixed)))
     assert mixed != Results([])
