@@ -1,4 +1,4 @@
-"""Finding the workshop folder a lab belongs to."""
+"""Finding the workshop folder: the Vagrantfile, the kit's state and its settings file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ __all__ = ["find_project"]
 
 
 def find_project(start: Path | None = None) -> Path:
-    """The workshop folder: `WORKSHOP_HOME`, else the nearest parent with the Vagrantfile."""
+    """The workshop folder of a lab made by Vagrant.
+
+    ``WORKSHOP_HOME`` when set; else the nearest folder at or above ``start`` (the
+    current folder) that holds the Vagrantfile and the ``workshop`` package; else
+    the checkout this package runs from, if it has the Vagrantfile.
+
+    Raises:
+        LabNotFound: None of these is a workshop folder.
+    """
     home = os.environ.get("WORKSHOP_HOME")
     if home:
         return Path(home).resolve()
