@@ -103,9 +103,12 @@ def test_explicit_roles_make_the_others_workers(tmp_path):
         ("servers: []\n", "must be YAML with a 'nodes:' list"),
         ("nodes: [\n", "neither an SSH config nor valid YAML"),
         ("defaults: {password: x}\nnodes: [{name: a}]\n", "unknown key(s) 'password'"),
+        ("Host a\n  IdentitiesOnly\n", "SSH config: Unparsable line IdentitiesOnly"),
+        ('Host "a\n', "cannot read 'Host \"a'"),
+        ("Host a\n  Port 2x\n", "SSH config for a: Port must be a number, got '2x'"),
     ],
 )
-def test_yaml_mistakes_are_usage_errors(tmp_path, text, message):
+def test_inventory_mistakes_are_usage_errors(tmp_path, text, message):
     with pytest.raises(UsageError) as caught:
         parse_inventory(write(tmp_path, text))
     assert message in str(caught.value)
@@ -164,20 +167,6 @@ def test_ssh_config_inventory_with_spaces_in_key_paths():
         "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.ed25519",
         "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.rsa",
     )
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("Host a\n  IdentitiesOnly\n", "SSH config: Unparsable line IdentitiesOnly"),
-        ('Host "a\n', "cannot read 'Host \"a'"),
-        ("Host a\n  Port 2x\n", "SSH config for a: Port must be a number, got '2x'"),
-    ],
-)
-def test_ssh_config_mistakes_are_usage_errors(tmp_path, text, message):
-    with pytest.raises(UsageError) as caught:
-        parse_inventory(write(tmp_path, text))
-    assert message in str(caught.value)
 
 
 def test_ssh_config_bad_role(tmp_path):
