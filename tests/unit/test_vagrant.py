@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import ScriptedCommand
+from tests.unit.fakes import FakeVagrantSource, ScriptedCommand
 from workshop.errors import ProviderError
 from workshop.lab import vagrant
 from workshop.lab.node import SSHEndpoint
@@ -22,11 +22,6 @@ LOCKED = (DATA / "stderr-machine-locked-draft.txt").read_text()
 ACTION_LOCKED = (DATA / "stderr-machine-action-locked-draft.txt").read_text()
 
 
-def source_in(folder: Path, provider: str = "docker") -> VagrantSource:
-    (folder / "Vagrantfile").write_text("# the lab's machines\n")
-    return VagrantSource(folder, LabSettings(name="wsunit", provider=provider))
-
-
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
@@ -36,7 +31,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.mark.parametrize("refusal", [LOCKED, ACTION_LOCKED], ids=["machine", "action"])
 def test_a_locked_machine_is_waited_out(tmp_path, sleeps, refusal):
-    source = source_in(tmp_path)
+    source = FakeVagrantSource(tmp_path)
     source.execute = ScriptedCommand((1, "", refusal), (1, "", refusal), (0, "done\n", ""))
     lines: list[str] = []
     assert source.vagrant(["halt", "node-1"], progress=lines.append) == "done\n"
@@ -47,7 +42,7 @@ def test_a_locked_machine_is_waited_out(tmp_path, sleeps, refusal):
 
 
 def test_a_lock_that_stays_is_raised_after_the_last_try(tmp_path, sleeps):
-    source = source_in(tmp_path)
+    source = FakeVagrantSource(tmp_path)
     source.execute = ScriptedCommand((1, "", LOCKED))
     with pytest.raises(ProviderError, match="because it is locked"):
         source.vagrant(["up"])
@@ -56,7 +51,7 @@ def test_a_lock_that_stays_is_raised_after_the_last_try(tmp_path, sleeps):
 
 
 def test_other_failures_are_raised_at_once(tmp_path, sleeps):
-    source = source_in(tmp_path)
+    source = FakeVagrantSource(tmp_path)
     error = "1700000000,,error-exit,Vagrant::Errors::ProviderNotUsable,not usable here\n"
     source.execute = ScriptedCommand((1, error, ""))
     with pytest.raises(ProviderError, match="ProviderNotUsable: not usable here"):
@@ -66,7 +61,8 @@ def test_other_failures_are_raised_at_once(tmp_path, sleeps):
 
 
 def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
-    source = source_in(tmp_path, provider="virtualbox")
+    (tmp_path / "Vagrantfile").touch()
+    source = VagrantSource(tmp_path, LabSettings(name="wsunit", provider="virtualbox"))
     status = (DATA / "status-draft.txt").read_text()  # node-3 stopped
     node_1_stopped = status.replace("node-1,state,running", "node-1,state,stopped")
     quoted = (DATA / "ssh-config-quoted-draft.txt").read_text()  # keys in "/home/ada lovelace"
