@@ -2,10 +2,11 @@
 
 A source knows the lab's settings (or that its hosts have none), lists the
 machines with their states, powers them if it can, and says what a user should do
-about a machine that is down. The kit has two sources: :class:`VagrantSource`
-(VMs or node containers from the project's Vagrantfile) and
-:class:`InventorySource` (real hosts from a file). Power operations that a source
-cannot do raise :class:`~workshop.errors.NotSupported` with the advice instead.
+about a machine that is down. The kit has two sources:
+:class:`~workshop.lab.vagrant.VagrantSource` (VMs or node containers from the
+project's Vagrantfile) and :class:`InventorySource` (real hosts from a file).
+Power operations that a source cannot do raise
+:class:`~workshop.errors.NotSupported` with the advice instead.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class LabSource(Protocol):
 class InventorySource:
     """Real hosts listed in a YAML inventory or an OpenSSH config file.
 
-    The kit does not power real hosts: those operations raise ``NotSupported``.
+    The hosts shape the lab, so ``settings`` and ``provider`` are ``None``. The kit
+    does not power real hosts: those operations raise ``NotSupported``.
     """
 
     kind = "inventory"
@@ -87,7 +89,7 @@ class InventorySource:
         self.path = Path(path)
 
     def discover(self) -> list[Node]:
-        """The hosts of the inventory file, in file order."""
+        """The hosts of the inventory file, in file order (read again on every call)."""
         return parse_inventory(self.path)
 
     def _refuse(self, action: str) -> NotSupported:
