@@ -206,12 +206,16 @@ def test_bad_file_values(tmp_path, yml, message):
     assert message in str(caught.value)
 
 
-def test_file_errors_name_the_file(tmp_path):
+@pytest.mark.parametrize(
+    ("yml", "rule"),
+    [("managers: 5\n", "1 and nodes (3), got 5"), ("cpus: 9999\n", "1 and 64, got 9999")],
+)
+def test_file_errors_name_the_file_and_the_range(tmp_path, yml, rule):
     with pytest.raises(UsageError) as caught:
-        load(tmp_path, "managers: 5\n")
+        load(tmp_path, yml)
+    key = yml.split(":")[0]
     assert str(caught.value) == (
-        f"invalid lab setting: 'managers' in {tmp_path / 'workshop.yml'} must be between "
-        "1 and nodes (3), got 5"
+        f"invalid lab setting: {key!r} in {tmp_path / 'workshop.yml'} must be between {rule}"
     )
 
 
@@ -220,15 +224,6 @@ def test_direct_construction_is_validated():
         LabSettings(nodes=0)
     with pytest.raises(UsageError, match="managers must be between 1 and nodes"):
         LabSettings(nodes=1)  # two managers by default
-
-
-def test_file_bounds_name_the_file_and_the_range(tmp_path):
-    with pytest.raises(UsageError) as caught:
-        load(tmp_path, "cpus: 9999\n")
-    assert str(caught.value) == (
-        f"invalid lab setting: 'cpus' in {tmp_path / 'workshop.yml'} must be between "
-        "1 and 64, got 9999"
-    )
 
 
 def test_yaml_errors_fit_on_one_line_with_the_place(tmp_path):
