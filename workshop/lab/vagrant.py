@@ -11,7 +11,6 @@ few times (:data:`LOCK_RETRY_DELAYS`).
 from __future__ import annotations
 
 import os
-import platform
 import shlex
 import subprocess
 import threading
@@ -54,14 +53,8 @@ QUIET_ENV = {"VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABL
 
 
 def resolve_provider(settings: LabSettings) -> str:
-    """The provider `auto` means here, with the same rules as the Vagrantfile."""
-    if settings.provider != "auto":
-        return settings.provider
-    if Path("/dev/vboxdrv").exists() or platform.system() in ("Darwin", "Windows"):
-        return "virtualbox"
-    if Path("/dev/kvm").exists() and Path("/var/run/libvirt/libvirt-sock").exists():
-        return "libvirt"
-    return "docker"
+    """The provider to use (see :meth:`LabSettings.resolved_provider`, its one home)."""
+    return settings.resolved_provider()
 
 
 class VagrantSource:

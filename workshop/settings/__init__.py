@@ -2,8 +2,10 @@
 
 Settings come from defaults, then an optional ``workshop.yml`` in the project
 directory, then ``WORKSHOP_*`` environment variables (an empty variable counts as
-unset). The Vagrantfile applies the same rules with the same names and defaults, so
-Python and Vagrant always agree on node names, roles and addresses.
+unset). This package is their only reader: the Vagrantfile asks
+``python -m workshop.settings --json`` (see :mod:`workshop.settings.__main__`) for
+what it resolved, so Python and Vagrant always agree on node names, roles, addresses
+and the provider.
 
 =====================  =========================  ==============
 ``workshop.yml`` key   environment variable       default
@@ -18,11 +20,12 @@ Python and Vagrant always agree on node names, roles and addresses.
 ``node_flags``         ``WORKSHOP_NODE_FLAGS``    ``auto``
 =====================  =========================  ==============
 
-Rules: ``nodes`` 1 to 9; ``managers`` 1 to ``nodes``; ``subnet`` three octets 0-255
-without leading zeros; ``name`` matches ``[a-z0-9-]+``; ``memory`` at least 256;
-``cpus`` at least 1; ``provider`` one of docker, virtualbox, libvirt, auto;
-``node_flags`` one of auto, restricted, privileged. ``node-i`` (i from 1) has
-address ``<subnet>.<10+i>``; the first ``managers`` nodes are managers.
+Rules: ``nodes`` 1 to 9; ``managers`` 1 to ``nodes``; ``memory`` 256 to 65536;
+``cpus`` 1 to 64; ``subnet`` three octets 0-255 without leading zeros, not a
+loopback, multicast or reserved network; ``name`` matches ``[a-z0-9][a-z0-9-]*``;
+``provider`` one of docker, virtualbox, libvirt, auto; ``node_flags`` one of auto,
+restricted, privileged. ``node-i`` (i from 1) has address ``<subnet>.<10+i>``; the
+first ``managers`` nodes are managers. ``auto`` is resolved by :class:`Host`.
 """
 
 from __future__ import annotations
@@ -38,12 +41,15 @@ from typing import Any, Literal, get_args
 import yaml
 
 from workshop.errors import UnknownNode, UsageError
+from workshop.settings.host import Host
 
 __all__ = [
     "ENV_VARS",
     "NODE_FLAGS",
     "PROVIDERS",
+    "RANGES",
     "SETTINGS_FILE",
+    "Host",
     "LabSettings",
     "NodeFlags",
     "Provider",
@@ -71,6 +77,14 @@ ENV_VARS: dict[str, str] = {
 
 MAX_NODES = 9
 MIN_MEMORY_MB = 256
+MAX_MEMORY_MB = 65536
+MAX_CPUS = 64
+#: Whole-number settings -> (lowest, highest, unit); ``managers`` is bounded by ``nodes``.
+RANGES: dict[str, tuple[int, int, str]] = {
+    "nodes": (1, MAX_NODES, ""),
+    "memory": (MIN_MEMORY_MB, MAX_MEMORY_MB, " (MB)"),
+    "cpus": (1, MAX_CPUS, ""),
+}
 _INT_FIELDS = ("nodes", "managers", "memory", "cpus")
 _NAME = re.compile(r"[a-z0-9-]+")
 _SUBNET = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
@@ -82,7 +96,23 @@ def _subnet_problem(subnet: str) -> str | None:
         int(octet) > 255 or str(int(octet)) != octet for octet in match.groups()
     ):
         return f"must be the first three octets of an IPv4 network, like 192.168.56; got {subnet!r}"
+    first = int(match.group(1))
+    if first in (0, 127) or first >= 224:
+        return f"{subnet!r} is a reserved, loopback or multicast network (use one like 192.168.56)"
     return None
+
+
+def _range_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    nodes = values["nodes"]
+    bounds = {**RANGES, "managers": (1, nodes, "")}
+    for field, (low, high, unit) in bounds.items():
+        if field == "managers" and not 1 <= nodes <= MAX_NODES:
+            continue  # its bound is unknown until nodes is right
+        if not low <= values[field] <= high:
+            allowed = f"1 and nodes ({nodes})" if field == "managers" else f"{low} and {high}"
+            found.append((field, f"must be between {allowed}{unit}, got {values[field]}"))
+    return found
 
 
 def _problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -92,20 +122,13 @@ def _problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         value = values[field]
         if not isinstance(value, int) or isinstance(value, bool):
             found.append((field, f"must be a whole number, got {value!r}"))
-    if found:
-        return found
-    nodes, managers = values["nodes"], values["managers"]
-    if not 1 <= nodes <= MAX_NODES:
-        found.append(("nodes", f"must be between 1 and {MAX_NODES}, got {nodes}"))
-    elif not 1 <= managers <= nodes:
-        found.append(("managers", f"must be between 1 and nodes ({nodes}), got {managers}"))
-    if values["memory"] < MIN_MEMORY_MB:
-        found.append(("memory", f"must be at least {MIN_MEMORY_MB} (MB), got {values['memory']}"))
-    if values["cpus"] < 1:
-        found.append(("cpus", f"must be at least 1, got {values['cpus']}"))
+    if not found:
+        found += _range_problems(values)
     name = values["name"]
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         found.append(("name", f"must use only a-z, 0-9 and '-', got {name!r}"))
+    elif name.startswith("-"):
+        found.append(("name", f"must start with a-z or 0-9, got {name!r}"))
     subnet = values["subnet"]
     problem = _subnet_problem(subnet if isinstance(subnet, str) else str(subnet))
     if problem:
@@ -119,12 +142,13 @@ def _problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _raise_problems(problems: list[tuple[str, str]], sources: Mapping[str, str]) -> None:
+    """Raise one UsageError, on one line, naming where each bad value came from."""
     if not problems:
         return
     lines = [f"{sources.get(field, field)} {text}" for field, text in problems]
     if len(lines) == 1:
         raise UsageError(f"invalid lab setting: {lines[0]}")
-    raise UsageError("invalid lab settings:\n" + "\n".join(f"  - {line}" for line in lines))
+    raise UsageError("invalid lab settings: " + "; ".join(lines))
 
 
 def _parse_int(value: object) -> object:
@@ -143,10 +167,12 @@ class LabSettings:
         nodes: Number of nodes, 1 to 9: ``node-1`` ... ``node-N``.
         managers: How many of the first nodes are swarm managers (1 to ``nodes``).
         subnet: First three octets of the lab network; ``node-i`` is ``<subnet>.1i``.
-        memory: Memory per node in MB (VM providers).
-        cpus: CPUs per node (VM providers).
-        provider: Vagrant provider, or ``auto`` to pick one that works here.
-        node_flags: Docker provider only: how node containers get their powers.
+        memory: Memory per node in MB (VM providers), 256 to 65536.
+        cpus: CPUs per node (VM providers), 1 to 64.
+        provider: Vagrant provider, or ``auto`` to pick one that works here
+            (:meth:`resolved_provider`).
+        node_flags: Docker provider only: how node containers get their powers
+            (:meth:`resolved_node_flags`).
     """
 
     name: str = "workshop"
@@ -224,12 +250,60 @@ class LabSettings:
         """The lab network in CIDR form, e.g. ``192.168.56.0/24``."""
         return f"{self.subnet}.0/24"
 
+    def resolved_provider(self, host: Host | None = None) -> str:
+        """The provider to use: the one set, or for ``auto`` what this host can run.
+
+        ``auto`` picks VirtualBox where it can run, then libvirt where KVM, the libvirt
+        daemon and Vagrant's ``vagrant-libvirt`` plugin are all present, else docker.
+
+        Args:
+            host: What the host offers (default: :meth:`Host.probe`).
+        """
+        if self.provider != "auto":
+            return self.provider
+        return (host or Host.probe()).auto_provider()
+
+    def resolved_node_flags(self, host: Host | None = None) -> str:
+        """How node containers get their powers: the flags set, or for ``auto`` the host's.
+
+        Args:
+            host: What the host offers (default: :meth:`Host.probe`).
+        """
+        if self.node_flags != "auto":
+            return self.node_flags
+        return (host or Host.probe()).auto_node_flags()
+
+    def resolved(self, host: Host | None = None) -> dict[str, Any]:
+        """The settings with every ``auto`` resolved, and the machines: what Vagrant reads.
+
+        Args:
+            host: What the host offers (default: :meth:`Host.probe`).
+
+        Returns:
+            A JSON-ready mapping: the settings, plus ``machines``, one
+            ``{"name", "role", "address"}`` mapping per node in order.
+        """
+        host = host or Host.probe()
+        values = dataclasses.asdict(self)
+        values["provider"] = self.resolved_provider(host)
+        values["node_flags"] = self.resolved_node_flags(host)
+        values["machines"] = [
+            {"name": name, "role": self.role(name), "address": self.address(name)}
+            for name in self.node_names
+        ]
+        return values
+
 
 def _read_settings_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise UsageError(f"{path} is not valid YAML: {problem}{where}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
