@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -96,6 +97,8 @@ class VagrantSource:
             env[var] = str(getattr(self.settings, field))
         env["VAGRANT_DEFAULT_PROVIDER"] = self.provider
         env["VAGRANT_DOTFILE_PATH"] = str(self.dotfile_dir)
+        # The Vagrantfile asks Python for the settings: the same Python as the kit.
+        env.setdefault("WORKSHOP_PYTHON", sys.executable)
         return env
 
     def vagrant(
