@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.unit.fakes import FakeSource
 from workshop import Lab
 from workshop.errors import UsageError
 from workshop.lab import Node, SSHEndpoint
@@ -18,19 +19,12 @@ from workshop.steps.stackfile import STACKS_DIR, load_stack, shipped_stacks
 IMAGES = Path(__file__).resolve().parents[2] / "workshop" / "images"
 
 
-class _Source:
-    kind = "inventory"
-
-    def discover(self) -> list[Node]:
-        return []
-
-
 def _lab(count: int = 3) -> Lab:
     nodes = [
         Node(f"node-{i}", "manager" if i <= 2 else "worker", f"10.0.0.{10 + i}", SSHEndpoint("h"))
         for i in range(1, count + 1)
     ]
-    return Lab(_Source(), nodes)
+    return Lab(FakeSource(nodes), nodes)
 
 
 def test_states_are_data_in_chapter_order():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import (
     NodeChange,
     RequireReport,
@@ -10,7 +11,6 @@ from workshop.steps.report import (
     html_table,
     text_table,
 )
-from workshop.steps.shell import StepRecorder
 
 TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx"
 

@@ -12,23 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import docker
+import docker.errors
+from docker.models.networks import Network
+
 from workshop.errors import ProviderError
+from workshop.images import build_image, ensure_base
 from workshop.lab import Results
+from workshop.lab.runtime import LAB_LABEL
+from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import check_nodes, run_checked, write_file
+from workshop.steps.host_docker import docker_client, host_docker
+from workshop.steps.recorder import StepRecorder, headlines
 from workshop.steps.report import StepResult
-from workshop.steps.shell import (
-    Progress,
-    StepRecorder,
-    check_nodes,
-    headlines,
-    lab_settings,
-    quiet,
-    run_checked,
-    sh,
-    shell_line,
-    write_file,
-)
 
 __all__ = [
     "CACHE_IMAGE",
@@ -55,42 +54,14 @@ def cache_address(settings: LabSettings) -> str:
 
 
 def _uses_node_containers(lab: RemoteLab) -> LabSettings | None:
-    settings = lab_settings(lab)
+    settings = lab.settings
     if settings is None or lab.source.provider != "docker":
         return None
     return settings
 
 
-def _ensure_cache_container(settings: LabSettings, progress: Progress) -> str | None:
-    """Start the lab's cache container if needed; return what changed, or None."""
-    import docker
-    import docker.errors
-
-    from workshop.images import build_image, ensure_base
-    from workshop.lab.runtime import LAB_LABEL
-
-    client = docker.from_env(timeout=120)
-    name = f"{settings.name}-apt-cache"
-    ensure_base(progress)
-    image = build_image("apt-cache", CACHE_IMAGE, progress)
-    wanted_id = client.images.get(CACHE_IMAGE).id
-    try:
-        container = client.containers.get(name)
-    except docker.errors.NotFound:
-        container = None
-    if container is not None and container.image.id == wanted_id:
-        if container.status == "running":
-            return None
-        container.start()
-        return f"started {name}"
-    if container is not None:
-        container.remove(force=True)
-    labels = {LAB_LABEL: settings.name, "workshop.service": "apt-cache"}
-    volume = f"{settings.name}-apt-cache"
-    try:
-        client.volumes.get(volume)
-    except docker.errors.NotFound:
-        client.volumes.create(volume, labels={LAB_LABEL: settings.name})
+def _cache_network(client: docker.DockerClient, settings: LabSettings) -> Network:
+    """The lab's own network on this machine's engine."""
     networks = client.networks.list(filters={"label": f"{LAB_LABEL}={settings.name}"})
     network = next((n for n in networks if settings.network in str(n.attrs.get("IPAM"))), None)
     if network is None:
@@ -100,17 +71,54 @@ def _ensure_cache_container(settings: LabSettings, progress: Progress) -> str | 
             f"no network {settings.network} of lab {settings.name!r}",
             hint="Start the lab first: `workshop up`.",
         )
-    progress(f"apt_cache: starting {name} ({image.tag}) at {cache_address(settings)}")
+    return network
+
+
+def _create_cache_container(client: docker.DockerClient, settings: LabSettings, name: str) -> None:
+    """Create the cache container, with its volume, at its address on the lab network."""
+    volume = f"{settings.name}-apt-cache"
+    try:
+        client.volumes.get(volume)
+    except docker.errors.NotFound:
+        client.volumes.create(volume, labels={LAB_LABEL: settings.name})
+    network = _cache_network(client, settings)
     container = client.containers.create(
         CACHE_IMAGE,
         name=name,
         detach=True,
-        labels=labels,
+        labels={LAB_LABEL: settings.name, "workshop.service": "apt-cache"},
         volumes={volume: {"bind": "/var/cache/apt-cacher-ng", "mode": "rw"}},
         restart_policy={"Name": "unless-stopped"},
     )
     network.connect(container, ipv4_address=cache_address(settings))
     container.start()
+
+
+def _ensure_cache_container(settings: LabSettings, progress: Progress) -> str | None:
+    """Start the lab's cache container if needed; return what changed, or None.
+
+    Raises:
+        ProviderError: This machine's Docker engine failed (the message says at what).
+    """
+    name = f"{settings.name}-apt-cache"
+    ensure_base(progress)
+    image = build_image("apt-cache", CACHE_IMAGE, progress)
+    client = docker_client()
+    with host_docker(f"start the lab's package cache {name}"):
+        wanted_id = client.images.get(CACHE_IMAGE).id
+        try:
+            container = client.containers.get(name)
+        except docker.errors.NotFound:
+            container = None
+        if container is not None and container.image.id == wanted_id:
+            if container.status == "running":
+                return None
+            container.start()
+            return f"started {name}"
+        if container is not None:
+            container.remove(force=True)
+        progress(f"apt_cache: starting {name} ({image.tag}) at {cache_address(settings)}")
+        _create_cache_container(client, settings, name)
     return f"started {name}"
 
 

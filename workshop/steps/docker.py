@@ -11,18 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from workshop.errors import UsageError
+from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import check_nodes, run_checked
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
-from workshop.steps.shell import (
-    Progress,
-    StepRecorder,
-    check_nodes,
-    quiet,
-    run_checked,
-    sh,
-    shell_line,
-)
 
 __all__ = ["DOCKER_SOURCES", "docker_versions", "install_docker"]
 
@@ -95,6 +90,25 @@ def _add_docker_ce_repo(lab: RemoteLab, nodes: list[str]) -> None:
     run_checked(lab, command, nodes, timeout=INSTALL_TIMEOUT)
 
 
+def _install(lab: RemoteLab, rec: StepRecorder, source: str, missing: list[str]) -> None:
+    """Install, enable and verify Docker on the nodes where it does not answer."""
+    rec.say(f"installing {source} Docker on {', '.join(missing)}")
+    if source == "debian":
+        apt_cache(lab, rec.progress)
+    else:
+        _add_docker_ce_repo(lab, missing)
+    missing_now = missing_packages(lab, _PACKAGES[source], missing)
+    need = [name for name, packages in missing_now.items() if packages]
+    if need:
+        apt_install(lab, _PACKAGES[source], need, timeout=INSTALL_TIMEOUT)
+    run_checked(lab, sh("systemctl", "enable", "--now", "docker.service"), missing, timeout=120)
+    after = docker_versions(lab, missing)
+    for name in missing:
+        if not after[name]:
+            run_checked(lab, sh("docker", "info"), [name], timeout=60)
+        rec.changed(name, f"installed Docker {after[name]} ({_PACKAGES[source][0]})")
+
+
 def install_docker(
     lab: RemoteLab,
     *,
@@ -131,21 +145,7 @@ def install_docker(
     before = docker_versions(lab, names)
     missing = [name for name, version in before.items() if not version]
     if missing:
-        rec.say(f"installing {source} Docker on {', '.join(missing)}")
-        if source == "debian":
-            apt_cache(lab, progress)
-        else:
-            _add_docker_ce_repo(lab, missing)
-        missing_now = missing_packages(lab, _PACKAGES[source], missing)
-        need = [name for name, packages in missing_now.items() if packages]
-        if need:
-            apt_install(lab, _PACKAGES[source], need, timeout=INSTALL_TIMEOUT)
-        run_checked(lab, sh("systemctl", "enable", "--now", "docker.service"), missing, timeout=120)
-        after = docker_versions(lab, missing)
-        for name in missing:
-            if not after[name]:
-                run_checked(lab, sh("docker", "info"), [name], timeout=60)
-            rec.changed(name, f"installed Docker {after[name]} ({_PACKAGES[source][0]})")
+        _install(lab, rec, source, missing)
     # Lets the login user of `workshop ssh node-1` run docker without sudo.
     outside = [n for n, ok in _login_user_in_group(lab, names).items() if not ok]
     if outside:

@@ -11,25 +11,27 @@ table at boot, before Docker and glusterd start.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Sequence
 
+from workshop.errors import UsageError
 from workshop.lab import Results
+from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import check_nodes, install_unit, write_file
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
-from workshop.steps.shell import (
-    Progress,
-    StepRecorder,
-    check_nodes,
-    install_unit,
-    lab_network,
-    quiet,
-    sh,
-    shell_line,
-    write_file,
-)
 
-__all__ = ["PORTS", "firewall", "firewall_ok", "firewall_rules", "ruleset"]
+__all__ = [
+    "PORTS",
+    "firewall",
+    "firewall_ok",
+    "firewall_rules",
+    "lab_network",
+    "ruleset",
+]
 
 TABLE = "workshop_firewall"
 RULES_FILE = "/etc/workshop/firewall.nft"
@@ -65,6 +67,29 @@ ExecStop=/usr/sbin/nft delete table inet {TABLE}
 [Install]
 WantedBy=multi-user.target
 """
+
+
+def lab_network(lab: RemoteLab) -> list[str]:
+    """The lab network(s) in CIDR form: the settings' subnet, else the nodes' /24s.
+
+    Raises:
+        UsageError: A node of an inventory has no IPv4 lab address.
+    """
+    settings = lab.settings
+    if settings is not None:
+        return [settings.network]
+    networks = []
+    for node in lab.nodes:
+        try:
+            net = str(ipaddress.ip_network(f"{node.address}/24", strict=False))
+        except ValueError as exc:
+            raise UsageError(
+                f"{node.name}'s lab address {node.address!r} is not an IPv4 address; "
+                "give each node an `address:` in the inventory"
+            ) from exc
+        if net not in networks:
+            networks.append(net)
+    return networks
 
 
 def ruleset(networks: Sequence[str]) -> str:

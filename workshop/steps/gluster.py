@@ -14,25 +14,33 @@ boot, before glusterd starts.
 from __future__ import annotations
 
 import re
-import time
 
-from workshop.errors import NotConverged, UsageError
+from workshop.errors import NotReady, UsageError
+from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
-from workshop.steps.report import StepResult
-from workshop.steps.shell import (
-    Progress,
-    StepRecorder,
-    check_nodes,
-    install_unit,
-    quiet,
-    run_checked,
-    sh,
-    shell_line,
-    write_file,
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import check_nodes, install_unit, run_checked, write_file
+from workshop.steps.gluster_parse import (
+    GlusterPeer,
+    GlusterVolume,
+    parse_pool_list,
+    parse_volume_info,
 )
+from workshop.steps.recorder import StepRecorder
+from workshop.steps.report import StepResult
 
-__all__ = ["BRICKS", "MOUNT", "VOLUME", "gluster_names", "gluster_ok", "gluster_volume"]
+__all__ = [
+    "BRICKS",
+    "GLUSTER",
+    "MOUNT",
+    "VOLUME",
+    "gluster_names",
+    "gluster_ok",
+    "gluster_pool",
+    "gluster_volume",
+    "gluster_volume_info",
+]
 
 VOLUME = "swarm-data"
 MOUNT = "/mnt/swarm-data"
@@ -125,12 +133,11 @@ def _hosts(lab: RemoteLab, rec: StepRecorder, nodes: list[str]) -> None:
         ";",
         sh("getent", "hosts", *(name for name, _ in names.values())),
     )
-    wanted_lines = set(entries.splitlines()) | {"enabled"}
-    wanted_lines |= {f"{address}      {name}" for name, address in names.values()}
+    wanted = {" ".join(line.split()) for line in entries.splitlines()} | {"enabled"}
+    wanted |= {f"{address} {name}" for name, address in names.values()}
     stale = []
     for node, out in check_nodes(lab, probe, nodes).items():
-        lines = {re.sub(r"\s+", " ", line) for line in out.splitlines()}
-        if not {re.sub(r"\s+", " ", w) for w in wanted_lines} <= lines:
+        if not wanted <= {" ".join(line.split()) for line in out.splitlines()}:
             stale.append(node)
     if stale:
         write_file(lab, HOSTS_FILE, entries, on=stale)
@@ -138,17 +145,40 @@ def _hosts(lab: RemoteLab, rec: StepRecorder, nodes: list[str]) -> None:
         rec.changed(stale, "gluster-N names in /etc/hosts (kept at boot)")
 
 
-def _pool(lab: RemoteLab, first: str) -> dict[str, str]:
-    out = run_checked(lab, sh(*GLUSTER, "pool", "list"), [first]).stdout[first]
-    rows = [line.split() for line in out.splitlines()[1:] if line.strip()]
-    return {row[1]: row[2] for row in rows if len(row) >= 3}
+def gluster_pool(lab: RemoteLab, node: str) -> list[GlusterPeer]:
+    """The trusted pool as ``node`` sees it (``gluster pool list --xml``).
+
+    Raises:
+        CommandFailed: gluster failed there (glusterd not running, say).
+        GlusterError: Its answer was not gluster's XML.
+    """
+    out = run_checked(lab, sh(*GLUSTER, "pool", "list", "--xml"), [node]).stdout[node]
+    return parse_pool_list(out)
+
+
+def gluster_volume_info(lab: RemoteLab, node: str, volume: str) -> GlusterVolume | None:
+    """The volume as ``gluster volume info VOLUME --xml`` on ``node`` describes it.
+
+    Returns:
+        The volume, or None when it does not exist.
+
+    Raises:
+        CommandFailed: gluster failed there (glusterd not running, say).
+        GlusterError: Its answer was an error other than "does not exist", or not XML.
+    """
+    out = run_checked(lab, sh(*GLUSTER, "volume", "info", volume, "--xml"), [node]).stdout[node]
+    return next((v for v in parse_volume_info(out) if v.name == volume), None)
+
+
+def _connected(pool: list[GlusterPeer]) -> dict[str, bool]:
+    return {peer.hostname: peer.connected for peer in pool}
 
 
 def _peers(lab: RemoteLab, rec: StepRecorder, first: str) -> None:
     names = gluster_names(lab)
     own = names[first][0]
     others = [name for node, (name, _) in names.items() if node != first]
-    pool = _pool(lab, first)
+    pool = _connected(gluster_pool(lab, first))
     missing = [name for name in others if name not in pool]
     for name in missing:
         run_checked(lab, sh(*GLUSTER, "peer", "probe", name), [first], timeout=60)
@@ -157,47 +187,45 @@ def _peers(lab: RemoteLab, rec: StepRecorder, first: str) -> None:
         back = next(node for node, (name, _) in names.items() if name == others[0])
         run_checked(lab, sh(*GLUSTER, "peer", "probe", own), [back], timeout=60)
         rec.changed(first, f"gluster peer probe {' '.join(missing)}")
-    deadline = time.monotonic() + PEER_TIMEOUT
-    while True:
-        pool = _pool(lab, first)
-        if all(pool.get(name) == "Connected" for name in others):
-            return
-        if time.monotonic() > deadline:
-            raise NotConverged(
-                "GlusterFS peers are not all connected", timeout=PEER_TIMEOUT, last_seen=str(pool)
-            )
-        time.sleep(1)
+    poll_until(
+        lambda: _connected(gluster_pool(lab, first)),
+        lambda pool: all(pool.get(name) for name in others),
+        timeout=PEER_TIMEOUT,
+        what="GlusterFS peers of " + first,
+        describe=lambda pool: ", ".join(
+            f"{name}: {'connected' if pool.get(name) else 'not connected'}" for name in others
+        ),
+    )
+
+
+def _create_volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -> None:
+    brick_dir = f"{BRICKS}/{volume}/brick"
+    run_checked(lab, sh("mkdir", "-p", brick_dir))
+    roots = check_nodes(lab, sh("findmnt", "-n", "-o", "TARGET", "--target", BRICKS))
+    force = any(target == "/" for target in roots.values())
+    bricks = [f"{name}:{brick_dir}" for name, _ in gluster_names(lab).values()]
+    replica = ["replica", str(len(bricks))] if len(bricks) > 1 else []
+    create = sh(*GLUSTER, "volume", "create", volume, *replica, *bricks, *(["force"] * force))
+    run_checked(lab, create, [first], timeout=120)
+    rec.changed(first, f"volume {volume}: {' '.join(replica) or 'single brick'}")
 
 
 def _volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -> None:
-    names = gluster_names(lab)
-    info = run_checked(
-        lab, shell_line(sh(*GLUSTER, "volume", "info", volume), "2>&1", "||", "true"), [first]
-    ).stdout[first]
-    if "Status:" not in info:
-        brick_dir = f"{BRICKS}/{volume}/brick"
-        run_checked(lab, sh("mkdir", "-p", brick_dir))
-        roots = check_nodes(lab, sh("findmnt", "-n", "-o", "TARGET", "--target", BRICKS))
-        force = any(target == "/" for target in roots.values())
-        bricks = [f"{name}:{brick_dir}" for name, _ in names.values()]
-        replica = ["replica", str(len(bricks))] if len(bricks) > 1 else []
-        create = sh(*GLUSTER, "volume", "create", volume, *replica, *bricks, *(["force"] * force))
-        run_checked(lab, create, [first], timeout=120)
-        rec.changed(first, f"volume {volume}: {' '.join(replica) or 'single brick'}")
-        info = "Status: Created"
-    if "Status: Started" not in info:
+    info = gluster_volume_info(lab, first, volume)
+    if info is None:
+        _create_volume(lab, rec, first, volume)
+    if info is None or not info.started:
         run_checked(lab, sh(*GLUSTER, "volume", "start", volume), [first], timeout=120)
         rec.changed(first, f"started volume {volume}")
-    allowed = ",".join(["127.0.0.1", *(address for _, address in names.values())])
+    addresses = [address for _, address in gluster_names(lab).values()]
     options = {
-        "auth.allow": allowed,  # the lab's addresses only
+        "auth.allow": ",".join(["127.0.0.1", *addresses]),  # the lab's addresses only
         # Notice a powered-off peer in 10 s instead of 42: reads go on sooner.
         "network.ping-timeout": PING_TIMEOUT,
     }
+    current = info.options if info is not None else {}
     for option, wanted in options.items():
-        current = run_checked(lab, sh(*GLUSTER, "volume", "get", volume, option), [first])
-        lines = current.stdout[first].splitlines()
-        if not lines or lines[-1].split()[-1] != wanted:
+        if current.get(option) != wanted:
             run_checked(lab, sh(*GLUSTER, "volume", "set", volume, option, wanted), [first])
             rec.changed(first, f"{option} {wanted}")
 
@@ -268,13 +296,15 @@ def gluster_volume(
 
     Raises:
         UsageError: A bad volume name or mount point (nothing is changed).
+        NotReady: A node is not running (nothing is changed).
         NotConverged: The peers did not connect.
     """
     _validate(volume, mount)
     stopped = [n.name for n in lab.nodes if not n.running]
     if stopped:
-        raise UsageError(
-            f"every node must be running to build the volume; start {', '.join(stopped)}"
+        raise NotReady(
+            f"every node must be running to build the volume; {', '.join(stopped)} is not: "
+            "lab.require('nodes') starts it"
         )
     rec = StepRecorder("gluster_volume", progress)
     nodes = lab.names

@@ -14,36 +14,44 @@ means a new tag, and an unchanged one means no work.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping, Sequence
 
-from workshop.errors import NotConverged, UsageError
-from workshop.images import ImageBuild
+import docker
+import docker.errors
+
+from workshop.errors import NotReady, UsageError
+from workshop.images import BASE_IMAGE, ImageBuild, build_image, ensure_base, image_inputs_digest
+from workshop.images.build import IMAGES_DIR
 from workshop.lab import Node
+from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import check_nodes, run_checked
 from workshop.steps.gluster import MOUNT, gluster_ok
+from workshop.steps.host_docker import tag_inputs_digest
+from workshop.steps.recorder import StepRecorder, headlines
 from workshop.steps.report import StepResult
-from workshop.steps.shell import (
-    Progress,
-    StepRecorder,
-    check_nodes,
-    headlines,
-    quiet,
-    run_checked,
-    sh,
-    shell_line,
-)
 from workshop.steps.stack import REGISTRY, stack_deploy
 from workshop.steps.swarm import active_manager
 from workshop.steps.transfer import send_images
 
-__all__ = ["PUSHED_IMAGES", "build_lab_images", "load_image", "registry", "registry_ok"]
+__all__ = [
+    "PUSHED_IMAGES",
+    "build_lab_images",
+    "load_image",
+    "nodes_lacking",
+    "parse_tags_lists",
+    "registry",
+    "registry_ok",
+    "registry_serves",
+    "registry_tags",
+]
 
 #: Images pushed to the lab registry for stacks to use.
 PUSHED_IMAGES = ("web", "app")
 REGISTRY_IMAGE = "registry"
 READY_TIMEOUT = 90.0
-_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 def build_lab_images(progress: Progress = quiet) -> dict[str, ImageBuild]:
@@ -51,31 +59,60 @@ def build_lab_images(progress: Progress = quiet) -> dict[str, ImageBuild]:
 
     Returns:
         Image name -> the build, whose ``digest`` is the tag used in the lab.
+
+    Raises:
+        ProviderError: This machine's Docker engine failed.
     """
-    import docker
-
-    from workshop.images import build_image, ensure_base
-
     ensure_base(progress)
-    client = docker.from_env(timeout=120)
     builds = {}
     for name in (REGISTRY_IMAGE, *PUSHED_IMAGES):
         build = build_image(name, f"workshop/{name}:latest", progress)
-        client.images.get(build.tag).tag(f"workshop/{name}", build.digest)
+        tag_inputs_digest(build, f"workshop/{name}")
         builds[name] = build
     return builds
 
 
-def _manifest_probe(name: str, tag: str) -> str:
-    url = f"http://{REGISTRY}/v2/workshop/{name}/manifests/{tag}"
-    return shell_line(
-        sh("curl", "-sfI", "--max-time", "10", "-H", f"Accept: {_MANIFEST}", url),
-        ">/dev/null",
-        "&&",
-        sh("echo", "yes"),
-        "||",
-        sh("echo", "no"),
-    )
+def _tags_probe(names: Sequence[str]) -> str:
+    """Ask the node's registry for the tag list of each image (one curl, one JSON each)."""
+    urls = [f"http://{REGISTRY}/v2/workshop/{name}/tags/list" for name in names]
+    return shell_line(sh("curl", "-sf", "--max-time", "10", *urls), "||", "true")
+
+
+def parse_tags_lists(text: str) -> dict[str, set[str]]:
+    """Image -> its tags, from the registry's ``/v2/<name>/tags/list`` answers.
+
+    The answers follow each other (one per image the registry knows; an unknown
+    image, or a registry that does not answer, adds nothing). Names lose their
+    ``workshop/`` prefix: ``web``, ``app``.
+    """
+    decoder = json.JSONDecoder()
+    tags: dict[str, set[str]] = {}
+    position = 0
+    while (position := _skip_space(text, position)) < len(text):
+        try:
+            answer, position = decoder.raw_decode(text, position)
+        except ValueError:
+            break
+        if isinstance(answer, dict) and isinstance(answer.get("name"), str):
+            tags[answer["name"].removeprefix("workshop/")] = set(answer.get("tags") or ())
+    return tags
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position
+
+
+def registry_tags(lab: RemoteLab, on: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+    """Node -> image -> the tags its registry (``127.0.0.1:5000``) serves."""
+    answers = check_nodes(lab, _tags_probe(PUSHED_IMAGES), on)
+    return {node: parse_tags_lists(text) for node, text in answers.items()}
+
+
+def _missing_tags(served: Mapping[str, set[str]], wanted: Mapping[str, str]) -> list[str]:
+    """Images whose wanted tag (image -> tag) the registry does not serve."""
+    return [name for name, tag in wanted.items() if tag not in served.get(name, set())]
 
 
 def _wait_registries(lab: RemoteLab, nodes: list[str]) -> None:
@@ -87,34 +124,28 @@ def _wait_registries(lab: RemoteLab, nodes: list[str]) -> None:
         "||",
         sh("echo", "down"),
     )
-    deadline = time.monotonic() + READY_TIMEOUT
-    while True:
-        answers = check_nodes(lab, probe, nodes)
-        if all(a == "up" for a in answers.values()):
-            return
-        if time.monotonic() > deadline:
-            raise NotConverged(
-                f"the registry does not answer at {REGISTRY} on every node",
-                timeout=READY_TIMEOUT,
-                last_seen=str(answers),
-            )
-        time.sleep(1)
-
-
-def _has_image(lab: RemoteLab, node: str, *tags: str) -> bool:
-    """Whether a node has every one of the image tags."""
-    probe = shell_line(
-        sh("docker", "image", "inspect", *tags),
-        ">/dev/null",
-        "2>&1",
-        "&&",
-        "echo",
-        "yes",
-        "||",
-        "echo",
-        "no",
+    poll_until(
+        lambda: check_nodes(lab, probe, nodes),
+        lambda answers: all(a == "up" for a in answers.values()),
+        timeout=READY_TIMEOUT,
+        what=f"the registry at {REGISTRY} on every node",
     )
-    return check_nodes(lab, probe, [node])[node] == "yes"
+
+
+def nodes_lacking(lab: RemoteLab, nodes: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """The nodes of ``nodes`` that lack one of the image ``tags`` (one round trip)."""
+    probe = shell_line(
+        sh("docker", "image", "inspect", "--format", "{{json .RepoTags}}", *tags),
+        "2>/dev/null",
+        "||",
+        "true",
+    )
+    lacking = []
+    for node, text in check_nodes(lab, probe, nodes).items():
+        present = {tag for line in text.splitlines() if line for tag in json.loads(line)}
+        if not set(tags) <= present:
+            lacking.append(node)
+    return lacking
 
 
 def load_image(
@@ -133,47 +164,84 @@ def load_image(
 
     Raises:
         UsageError: No such image (nothing is changed).
+        ProviderError: This machine's Docker engine failed.
     """
-    from workshop.images.build import IMAGES_DIR
-
     choices = sorted(p.name for p in IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file())
     if name not in choices or name == "node":
         raise UsageError.choice("image", name, [c for c in choices if c != "node"])
-    nodes = [n for n in lab.select(on) if n.running]
+    nodes = {n.name: n for n in lab.select(on) if n.running}
     rec = StepRecorder(f"load_image {name}", progress)
-    from workshop.images import build_image, ensure_base
-
     ensure_base(headlines(progress))
     build = build_image(name, f"workshop/{name}:latest", headlines(progress))
-    import docker
-
-    docker.from_env(timeout=120).images.get(build.tag).tag(f"workshop/{name}", build.digest)
-    tags = [build.tag, f"workshop/{name}:{build.digest}"]
-    lacking = [n for n in nodes if not _has_image(lab, n.name, *tags)]
+    tags = [build.tag, tag_inputs_digest(build, f"workshop/{name}")]
+    lacking = nodes_lacking(lab, list(nodes), tags)
     if lacking:
-        rec.say(f"sending {build.tag} to {', '.join(n.name for n in lacking)}")
-        send_images({n: tags for n in lacking})
-        rec.changed([n.name for n in lacking], f"loaded {build.tag} ({build.digest})")
-    rec.unchanged([n.name for n in nodes], f"{build.tag} ({build.digest}) already there")
+        rec.say(f"sending {build.tag} to {', '.join(lacking)}")
+        send_images({nodes[n]: tags for n in lacking})
+        rec.changed(lacking, f"loaded {build.tag} ({build.digest})")
+    rec.unchanged(list(nodes), f"{build.tag} ({build.digest}) already there")
     return rec.result()
+
+
+def _current_tags() -> dict[str, str] | None:
+    """Pushed image -> the tag its current inputs get; None without a base image here."""
+    try:
+        base = docker.from_env(timeout=30).images.get(BASE_IMAGE).id
+    except (docker.errors.DockerException, OSError):
+        return None
+    return {name: image_inputs_digest(IMAGES_DIR / name, base) for name in PUSHED_IMAGES}
+
+
+def registry_serves(lab: RemoteLab, wanted: Mapping[str, str]) -> bool:
+    """Whether the registry of every running node serves each image at its tag.
+
+    Args:
+        lab: The lab.
+        wanted: Image (``web``) -> the tag it must have.
+    """
+    running = [n.name for n in lab.nodes if n.running]
+    served = registry_tags(lab, running)
+    return not any(_missing_tags(images, wanted) for images in served.values())
 
 
 def registry_ok(lab: RemoteLab) -> bool:
     """Whether every running node pulls the lab's current images from its registry."""
-    import docker
+    wanted = _current_tags()
+    return wanted is not None and registry_serves(lab, wanted)
 
-    from workshop.images.build import BASE_IMAGE, IMAGES_DIR, image_inputs_digest
 
-    try:
-        base = docker.from_env(timeout=30).images.get(BASE_IMAGE).id
-    except docker.errors.DockerException:
-        return False
-    running = [n.name for n in lab.nodes if n.running]
-    for name in PUSHED_IMAGES:
-        tag = image_inputs_digest(IMAGES_DIR / name, base)
-        if any(a != "yes" for a in check_nodes(lab, _manifest_probe(name, tag), running).values()):
-            return False
-    return True
+def _plan_images(
+    lab: RemoteLab, builds: Mapping[str, ImageBuild], manager: Node
+) -> tuple[dict[Node, list[str]], list[str]]:
+    """What each node must receive, and which images the registry lacks."""
+    running = [n for n in lab.nodes if n.running]
+    registry_tag = f"workshop/{REGISTRY_IMAGE}:{builds[REGISTRY_IMAGE].digest}"
+    plan: dict[Node, list[str]] = {n: [] for n in running}
+    for name in nodes_lacking(lab, [n.name for n in running], [registry_tag]):
+        plan[lab.node(name)].append(registry_tag)
+    served = registry_tags(lab, [manager.name])[manager.name]
+    missing = _missing_tags(served, {name: builds[name].digest for name in PUSHED_IMAGES})
+    for name in missing:
+        local = f"workshop/{name}:{builds[name].digest}"
+        if nodes_lacking(lab, [manager.name], [local]):
+            plan.setdefault(manager, []).append(local)
+    return plan, missing
+
+
+def _push(lab: RemoteLab, manager: Node, name: str, tag: str) -> str:
+    """Push ``workshop/<name>:<tag>`` (and as ``:latest``) from a manager; the repository."""
+    remote = f"{REGISTRY}/workshop/{name}"
+    push = shell_line(
+        sh("docker", "tag", f"workshop/{name}:{tag}", f"{remote}:{tag}"),
+        "&&",
+        sh("docker", "tag", f"workshop/{name}:{tag}", f"{remote}:latest"),
+        "&&",
+        sh("docker", "push", f"{remote}:{tag}"),
+        "&&",
+        sh("docker", "push", f"{remote}:latest"),
+    )
+    run_checked(lab, push, [manager.name], timeout=600)
+    return remote
 
 
 def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
@@ -185,37 +253,20 @@ def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     ``docker push 127.0.0.1:5000/workshop/web``.
 
     Raises:
-        UsageError: The shared volume is not mounted everywhere (nothing changed).
+        NotReady: The shared volume is not mounted everywhere (nothing changed).
         NotConverged: The registry did not answer on every node in time.
+        ProviderError: This machine's Docker engine failed.
     """
     if not gluster_ok(lab):
-        raise UsageError(
+        raise NotReady(
             "the registry keeps its images on the shared volume, which is not mounted on "
             "every node: run lab.require('gluster') first"
         )
     rec = StepRecorder("registry", progress)
     builds = build_lab_images(headlines(progress))
-    running = [n for n in lab.nodes if n.running]
-    names = [n.name for n in running]
-    registry_tag = f"workshop/{REGISTRY_IMAGE}:{builds[REGISTRY_IMAGE].digest}"
+    names = [n.name for n in lab.nodes if n.running]
     manager = active_manager(lab)
-    lacking = [n.name for n in running if not _has_image(lab, n.name, registry_tag)]
-    missing = [
-        name
-        for name in PUSHED_IMAGES
-        if check_nodes(lab, _manifest_probe(name, builds[name].digest), [manager.name])[
-            manager.name
-        ]
-        != "yes"
-    ]
-    plan: dict[Node, list[str]] = {n: [] for n in running}
-    for node in running:
-        if node.name in lacking:
-            plan[node].append(registry_tag)
-    for name in missing:
-        local = f"workshop/{name}:{builds[name].digest}"
-        if not _has_image(lab, manager.name, local):
-            plan[manager].append(local)
+    plan, missing = _plan_images(lab, builds, manager)
     if any(plan.values()):
         what = "; ".join(f"{n.name}: {', '.join(tags)}" for n, tags in plan.items() if tags)
         rec.say(f"sending images over SSH ({what})")
@@ -224,6 +275,7 @@ def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
             if tags:
                 rec.changed(node.name, f"loaded {', '.join(tags)}")
     run_checked(lab, sh("mkdir", "-p", f"{MOUNT}/{REGISTRY_IMAGE}"), [manager.name])
+    registry_tag = f"workshop/{REGISTRY_IMAGE}:{builds[REGISTRY_IMAGE].digest}"
     deployed = stack_deploy(
         lab,
         "registry",
@@ -236,18 +288,7 @@ def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
             rec.changed(change.node, change.detail)
     _wait_registries(lab, names)
     for name in missing:
-        tag = builds[name].digest
-        remote = f"{REGISTRY}/workshop/{name}"
-        push = shell_line(
-            sh("docker", "tag", f"workshop/{name}:{tag}", f"{remote}:{tag}"),
-            "&&",
-            sh("docker", "tag", f"workshop/{name}:{tag}", f"{remote}:latest"),
-            "&&",
-            sh("docker", "push", f"{remote}:{tag}"),
-            "&&",
-            sh("docker", "push", f"{remote}:latest"),
-        )
-        run_checked(lab, push, [manager.name], timeout=600)
-        rec.changed(manager.name, f"pushed {remote}:{tag} (and :latest)")
+        remote = _push(lab, manager, name, builds[name].digest)
+        rec.changed(manager.name, f"pushed {remote}:{builds[name].digest} (and :latest)")
     rec.unchanged(names, f"registry answers at {REGISTRY} with the current images")
     return rec.result()

@@ -16,15 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
+from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.apt import install_packages
 from workshop.steps.docker import docker_versions, install_docker
 from workshop.steps.firewall import firewall, firewall_ok
 from workshop.steps.gluster import gluster_ok, gluster_volume
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.registry import registry, registry_ok
 from workshop.steps.report import RequireReport, StateOutcome, StepResult
 from workshop.steps.roles import swarm_roles
-from workshop.steps.shell import Progress, StepRecorder, quiet
 from workshop.steps.stack import stack_converged, stack_deploy
 from workshop.steps.swarm import swarm_healthy, swarm_init, swarm_join, swarm_wait
 

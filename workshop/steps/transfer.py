@@ -11,13 +11,15 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any
 
+import paramiko
 from fabric import Connection
 
 from workshop.errors import CommandFailed, NodeUnreachable, ProviderError
 from workshop.lab import Node
 from workshop.remote import CONNECT_TIMEOUT, sudo_wrap
-from workshop.steps.shell import sh
+from workshop.steps.commands import sh
 
 __all__ = ["send_images"]
 
@@ -49,29 +51,53 @@ def _connect(node: Node) -> Connection:
     return conn
 
 
+def _docker_save(tags: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start ``docker save TAGS`` here, its tar stream on stdout."""
+    try:
+        return subprocess.Popen(
+            ["docker", "save", *tags], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise ProviderError(
+            ["docker", "save", *tags],
+            None,
+            str(exc),
+            hint="The docker command is needed on this machine to send images.",
+        ) from exc
+
+
+def _stream(
+    channel: Any, node: Node, source: IO[bytes], command: str, timeout: float
+) -> tuple[int, str, str]:
+    """Run ``command`` on the channel with ``source`` as its stdin; rc, stdout, stderr."""
+    deadline = time.monotonic() + timeout
+    channel.settimeout(timeout)
+    channel.exec_command(command)
+    while chunk := source.read(CHUNK):
+        channel.sendall(chunk)
+        if time.monotonic() > deadline:
+            raise NodeUnreachable(
+                node.name, node.address, f"sending images took over {timeout:g} s"
+            )
+    channel.shutdown_write()
+    stdout: str = channel.makefile("rb").read().decode(errors="replace")
+    stderr: str = channel.makefile_stderr("rb").read().decode(errors="replace")
+    rc: int = channel.recv_exit_status()
+    return rc, stdout, stderr
+
+
 def _send(node: Node, tags: Sequence[str], timeout: float) -> str:
     """Stream `docker save TAGS` into `docker load` on one node; return its output."""
     command = sudo_wrap(sh("docker", "load"), node.ssh.user)
-    deadline = time.monotonic() + timeout
     conn = _connect(node)
-    save = subprocess.Popen(
-        ["docker", "save", *tags], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    save = _docker_save(tags)
     try:
-        channel = conn.client.get_transport().open_session(timeout=CONNECT_TIMEOUT)
-        channel.settimeout(timeout)
-        channel.exec_command(command)
         assert save.stdout is not None
-        while chunk := save.stdout.read(CHUNK):
-            channel.sendall(chunk)
-            if time.monotonic() > deadline:
-                raise NodeUnreachable(
-                    node.name, node.address, f"sending images took over {timeout:g} s"
-                )
-        channel.shutdown_write()
-        stdout: str = channel.makefile("rb").read().decode(errors="replace")
-        stderr: str = channel.makefile_stderr("rb").read().decode(errors="replace")
-        rc: int = channel.recv_exit_status()
+        channel = conn.client.get_transport().open_session(timeout=CONNECT_TIMEOUT)
+        rc, stdout, stderr = _stream(channel, node, save.stdout, command, timeout)
+    except (paramiko.SSHException, OSError) as exc:
+        said = (str(exc) or type(exc).__name__).splitlines()[0][:200]
+        raise NodeUnreachable(node.name, node.address, f"the image stream broke: {said}") from exc
     finally:
         if save.poll() is None:
             save.kill()
