@@ -1,9 +1,10 @@
 """What the dashboard reads and changes, without widgets.
 
 :func:`read_state` gathers one consistent picture of the swarm (nodes, services,
-replicas per node, quorum) for the dashboard. :func:`scale_service` and
-:func:`set_availability` change the swarm through any manager that answers,
-after checking their arguments, so a typo never reaches the cluster.
+replicas per node, quorum) for the dashboard. :func:`scale_service`,
+:func:`wait_for_replicas` and :func:`set_availability` change the swarm through the
+dashboard's reader with the steps' own rules (:mod:`workshop.steps.service`): the
+same bounds, the same docker command and the same wait as ``steps.service_scale``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from workshop.errors import NotConverged, UsageError
+from workshop.errors import UsageError
+from workshop.steps.service import (
+    AVAILABILITIES,
+    MAX_REPLICAS,
+    check_availability,
+    node_availability,
+    service_scale,
+    wait_replicas,
+)
+from workshop.steps.service import check_replicas as check_replica_count
 from workshop.swarm.models import Quorum, ReplicaDistribution, Service, SwarmNode
 from workshop.swarm.read import SwarmReader, distribution_of, quorum_of
 
 __all__ = [
     "AVAILABILITIES",
+    "MAX_REPLICAS",
+    "ActionProgress",
     "DashboardState",
     "check_availability",
     "check_replicas",
@@ -28,12 +40,8 @@ __all__ = [
     "wait_for_replicas",
 ]
 
-#: Values of ``docker node update --availability``.
-AVAILABILITIES = ("active", "pause", "drain")
-#: Most replicas the dashboard offers to scale to.
-MAX_REPLICAS = 100
-
-Progress = Callable[[float, str], None]
+#: How a dashboard action reports progress: (fraction done, message), for a progress bar.
+ActionProgress = Callable[[float, str], None]
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -41,16 +49,14 @@ def _no_progress(_fraction: float, _message: str) -> None:
 
 
 def check_replicas(replicas: object) -> int:
-    """Validate a replica count (0..:data:`MAX_REPLICAS`).
+    """Validate a replica count from the dashboard: an int, 0..:data:`MAX_REPLICAS`.
 
     Raises:
-        UsageError: If it is not a whole number in range.
+        UsageError: If it is not an int (the slider gives one), or out of bounds.
     """
     if isinstance(replicas, bool) or not isinstance(replicas, int):
         raise UsageError(f"replicas must be a whole number, got {replicas!r}")
-    if not 0 <= replicas <= MAX_REPLICAS:
-        raise UsageError(f"replicas must be between 0 and {MAX_REPLICAS}, got {replicas}")
-    return replicas
+    return check_replica_count(replicas)
 
 
 def check_service(service: object, known: Sequence[str]) -> str:
@@ -62,18 +68,6 @@ def check_service(service: object, known: Sequence[str]) -> str:
     if not isinstance(service, str) or service not in known:
         raise UsageError.choice("service", service, known or ["(no services yet)"])
     return service
-
-
-def check_availability(availability: object) -> str:
-    """Validate a node availability (active, pause or drain).
-
-    Raises:
-        UsageError: If it is something else.
-    """
-    if availability not in AVAILABILITIES:
-        raise UsageError.choice("availability", availability, AVAILABILITIES)
-    assert isinstance(availability, str)
-    return availability
 
 
 @dataclass(frozen=True, repr=False)
@@ -161,11 +155,12 @@ def read_state(reader: SwarmReader, service: str | None = None) -> DashboardStat
 
 
 def scale_service(reader: SwarmReader, service: str, replicas: int) -> None:
-    """Ask the swarm for ``replicas`` tasks of ``service`` (``docker service scale -d``).
+    """Ask the swarm for ``replicas`` tasks of ``service`` (``steps.service_scale``, no wait).
 
-    Arguments are checked by the caller (:func:`check_service`, :func:`check_replicas`).
+    Raises:
+        UsageError: Bad replica count, unknown or global service (nothing changed).
     """
-    reader.docker(["service", "scale", "--detach", f"{service}={replicas}"])
+    service_scale(reader.lab, service, replicas, wait=False, reader=reader)
 
 
 def wait_for_replicas(
@@ -175,9 +170,9 @@ def wait_for_replicas(
     *,
     timeout: float = 120.0,
     poll: float = 1.0,
-    progress: Progress = _no_progress,
+    progress: ActionProgress = _no_progress,
 ) -> Service:
-    """Poll ``docker service ls`` until ``service`` runs ``replicas`` tasks.
+    """Wait until ``service`` runs ``replicas`` tasks (the steps' wait), moving a progress bar.
 
     Args:
         reader: Where to read from.
@@ -190,32 +185,19 @@ def wait_for_replicas(
     Raises:
         NotConverged: If the service has not converged in time.
     """
-    deadline = time.monotonic() + timeout
-    last: Service | None = None
-    while True:
-        last = next((s for s in reader.services() if s.name == service), None)
-        if last is None:
-            raise UsageError(f"service {service!r} is gone")
-        running = last.replicas_running
+
+    def watch(found: Service) -> None:
+        running = found.replicas_running
         done = 1.0 if replicas == 0 and running == 0 else running / max(replicas, running, 1)
         progress(done, f"{service}: {running}/{replicas} running")
-        if last.replicas_desired == replicas and running == replicas:
-            return last
-        if time.monotonic() > deadline:
-            raise NotConverged(
-                f"{service} did not reach {replicas} running tasks; see "
-                f"`docker service ps {service}` for tasks that cannot start",
-                timeout=timeout,
-                last_seen=f"{running}/{last.replicas_desired} running",
-            )
-        time.sleep(poll)
+
+    return wait_replicas(reader, service, replicas, timeout=timeout, interval=poll, watch=watch)
 
 
 def set_availability(reader: SwarmReader, node: str, availability: str) -> None:
-    """``docker node update --availability AVAILABILITY NODE`` on a manager.
+    """``docker node update --availability AVAILABILITY NODE`` (``steps.node_availability``).
 
     Raises:
         UsageError: If ``availability`` is not active, pause or drain.
     """
-    check_availability(availability)
-    reader.docker(["node", "update", "--availability", availability, node])
+    node_availability(reader.lab, node, availability, wait=False, reader=reader)

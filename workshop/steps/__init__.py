@@ -15,7 +15,8 @@ from workshop.steps.gluster import gluster_volume
 from workshop.steps.registry import load_image, registry
 from workshop.steps.report import NodeChange, RequireReport, StepResult
 from workshop.steps.roles import demote, promote, swarm_roles
-from workshop.steps.stack import publish_mode, service_scale, stack_deploy, stack_rm
+from workshop.steps.service import node_availability, service_scale
+from workshop.steps.stack import publish_mode, stack_deploy, stack_rm
 from workshop.steps.stackfile import shipped_stacks
 from workshop.steps.states import STATE_NAMES, require
 from workshop.steps.swarm import join_token, swarm_init, swarm_join, swarm_reset, swarm_wait
@@ -33,6 +34,7 @@ __all__ = [
     "install_docker",
     "join_token",
     "load_image",
+    "node_availability",
     "promote",
     "publish_mode",
     "registry",

@@ -13,21 +13,20 @@ answer there); the result says which.
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from workshop.errors import NotConverged, UsageError
+from workshop.errors import NotReady, UsageError
 from workshop.lab import Node
+from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.gluster import MOUNT
+from workshop.steps.members import reader_for
 from workshop.steps.report import StepResult
+from workshop.steps.service import services_by_name, wait_converged
 from workshop.steps.shell import (
-    Progress,
     StepRecorder,
     check_nodes,
-    quiet,
     run_checked,
     sh,
     shell_line,
@@ -35,16 +34,15 @@ from workshop.steps.shell import (
 )
 from workshop.steps.stackfile import load_stack
 from workshop.steps.swarm import active_manager
+from workshop.swarm.read import SwarmReader
 
 __all__ = [
     "PUBLISH_MODES",
     "REGISTRY",
     "publish_mode",
-    "service_scale",
     "stack_converged",
     "stack_deploy",
     "stack_rm",
-    "wait_converged",
 ]
 
 REGISTRY = "127.0.0.1:5000"
@@ -53,7 +51,6 @@ PUBLISH_MODES = ("auto", "ingress", "host")
 RESOLVE_IMAGE = ("always", "changed", "never")
 DEPLOY_TIMEOUT = 180.0
 POLL = 1.0
-_REPLICAS = re.compile(r"(\d+)/(\d+)")
 _IPVS_PROBE = (
     '{ [ -e /proc/net/ip_vs ] || [ -d /sys/module/ip_vs ] || grep -qs "/ip_vs.ko" '
     '"/lib/modules/$(uname -r)/modules.builtin" "/lib/modules/$(uname -r)/modules.dep"; } '
@@ -69,76 +66,6 @@ def publish_mode(lab: RemoteLab) -> str:
     """
     answers = check_nodes(lab, _IPVS_PROBE, [n.name for n in lab.nodes if n.running])
     return "ingress" if answers and all(a == "yes" for a in answers.values()) else "host"
-
-
-def _services(lab: RemoteLab, manager: Node) -> dict[str, tuple[str, int, int]]:
-    """Service name -> (mode, running tasks, desired tasks)."""
-    out = run_checked(
-        lab,
-        sh("docker", "service", "ls", "--format", "{{.Name}} {{.Mode}} {{.Replicas}}"),
-        [manager.name],
-    ).stdout[manager.name]
-    services = {}
-    for line in out.splitlines():
-        parts = line.split(maxsplit=2)
-        match = _REPLICAS.match(parts[2]) if len(parts) == 3 else None
-        if match:
-            services[parts[0]] = (parts[1], int(match.group(1)), int(match.group(2)))
-    return services
-
-
-def _why_not_running(lab: RemoteLab, manager: Node, services: list[str]) -> str:
-    fmt = "{{.Name}} on {{.Node}}: {{.CurrentState}} (wants {{.DesiredState}}) {{.Error}}"
-    lines = []
-    for service in services:
-        out = lab.run(
-            shell_line(
-                sh("docker", "service", "ps", "--no-trunc", "--format", fmt, service), "2>&1"
-            ),
-            on=[manager.name],
-            sudo=True,
-            timeout=30,
-        )
-        tasks = out.stdout[manager.name].splitlines()
-        problems = [t for t in tasks if not t.split(": ", 1)[-1].startswith("Running")] or tasks
-        lines.append(f"{service}:")
-        lines.extend(f"  {task}" for task in problems[:6])
-    return "\n".join(lines)
-
-
-def wait_converged(
-    lab: RemoteLab,
-    services: list[str],
-    *,
-    timeout: float = DEPLOY_TIMEOUT,
-    progress: Progress = quiet,
-) -> None:
-    """Wait until every service runs as many tasks as it wants.
-
-    Raises:
-        NotConverged: After ``timeout`` seconds; names the tasks not running and why.
-    """
-    manager = active_manager(lab)
-    deadline = time.monotonic() + timeout
-    last = ""
-    while True:
-        current = _services(lab, manager)
-        state = {s: current.get(s) for s in services}
-        line = ", ".join(f"{s} {v[1]}/{v[2]}" if v else f"{s} missing" for s, v in state.items())
-        if line != last:
-            progress(f"waiting: {line}")
-            last = line
-        pending = [s for s, v in state.items() if v is None or v[1] != v[2]]
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise NotConverged(
-                f"not every task is running: {line}. Look at "
-                "`docker service ps --no-trunc <service>` and `docker service logs <service>`",
-                timeout=timeout,
-                last_seen=_why_not_running(lab, manager, pending),
-            )
-        time.sleep(POLL)
 
 
 def _shared_mounted(lab: RemoteLab, manager: Node) -> bool:
@@ -163,6 +90,7 @@ def stack_deploy(
     timeout: float = DEPLOY_TIMEOUT,
     force: bool = False,
     progress: Progress = quiet,
+    reader: SwarmReader | None = None,
 ) -> StepResult:
     """Deploy a stack (a shipped one by name, or a compose file) and wait for it.
 
@@ -181,9 +109,11 @@ def stack_deploy(
         timeout: Seconds to wait.
         force: Deploy even if nothing changed.
         progress: Called with a line of text now and then.
+        reader: Read the swarm through this reader (default: a new one on ``lab``).
 
     Raises:
         UsageError: Unknown, missing or malformed stack, or a bad option; nothing changed.
+        NotReady: No swarm yet, or the stack needs the shared volume and it is not mounted.
         NotConverged: Not every task runs after ``timeout`` seconds.
     """
     definition = load_stack(stack, name)
@@ -192,12 +122,13 @@ def stack_deploy(
     if resolve_image not in RESOLVE_IMAGE:
         raise UsageError.choice("resolve_image", resolve_image, RESOLVE_IMAGE)
     rec = StepRecorder(f"stack_deploy {definition.name}", progress)
-    manager = active_manager(lab)
+    reader = reader_for(lab, reader)
+    manager = active_manager(lab, reader=reader)
     shared = _shared_mounted(lab, manager)
     if definition.files and not shared:
-        raise UsageError(
+        raise NotReady(
             f"stack {definition.name!r} keeps files on the shared volume, which is not mounted "
-            f"on {manager.name}: run lab.require('gluster') first"
+            f'on {manager.name}: run lab.require("gluster") first'
         )
     mode = publish_mode(lab) if publish == "auto" else publish
     variables = {"SHARED": MOUNT, "REGISTRY": REGISTRY, "PUBLISH_MODE": mode, **(env or {})}
@@ -205,7 +136,7 @@ def stack_deploy(
     stack_path = f"{folder}/{definition.name}.yml"
     marker_path = f"{folder}/{definition.name}.deployed"
     digest = definition.digest(variables)
-    existing = _services(lab, manager)
+    existing = services_by_name(reader)
     deployed = all(s in existing for s in definition.service_names)
     if not force and deployed and _marker(lab, manager, marker_path) == digest:
         rec.unchanged(manager.name, f"stack {definition.name} already deployed as defined")
@@ -236,15 +167,32 @@ def stack_deploy(
         how = "routing mesh (ingress)" if mode == "ingress" else "host mode (no ip_vs)"
         rec.note(f"published ports: {how}")
     if wait:
-        wait_converged(lab, definition.service_names, timeout=timeout, progress=rec.say)
+        wait_converged(
+            lab, definition.service_names, timeout=timeout, progress=rec.say, reader=reader
+        )
     return rec.result()
 
 
-def stack_converged(lab: RemoteLab, stack: str) -> bool:
-    """Whether a shipped stack's services all exist and run all their tasks."""
+def stack_converged(lab: RemoteLab, stack: str, *, reader: SwarmReader | None = None) -> bool:
+    """Whether a shipped stack's services all exist and run all their tasks.
+
+    Raises:
+        NotReady: No manager answers for the swarm.
+    """
     definition = load_stack(stack)
-    current = _services(lab, active_manager(lab))
-    return all(s in current and current[s][1] == current[s][2] for s in definition.service_names)
+    current = services_by_name(reader_for(lab, reader))
+    return all(s in current and current[s].converged for s in definition.service_names)
+
+
+def _stack_leftovers(lab: RemoteLab, name: str) -> dict[str, str]:
+    """Node -> IDs of the stack's containers and networks still on it."""
+    label = f"label=com.docker.stack.namespace={name}"
+    probe = shell_line(
+        sh("docker", "ps", "-q", "--filter", label),
+        ";",
+        sh("docker", "network", "ls", "-q", "--filter", label),
+    )
+    return check_nodes(lab, probe, [n.name for n in lab.nodes if n.running])
 
 
 def stack_rm(
@@ -254,12 +202,19 @@ def stack_rm(
     wait: bool = True,
     timeout: float = 120.0,
     progress: Progress = quiet,
+    reader: SwarmReader | None = None,
 ) -> StepResult:
-    """Remove a stack (``docker stack rm <name>``) and wait until its tasks are gone."""
+    """Remove a stack (``docker stack rm <name>``) and wait until its tasks are gone.
+
+    Raises:
+        NotReady: No manager answers for the swarm.
+        NotConverged: The stack's containers or networks are still there after ``timeout``.
+    """
     rec = StepRecorder(f"stack_rm {name}", progress)
-    manager = active_manager(lab)
+    reader = reader_for(lab, reader)
+    manager = active_manager(lab, reader=reader)
     prefix = f"{name}_"
-    if not any(s.startswith(prefix) for s in _services(lab, manager)):
+    if not any(s.startswith(prefix) for s in services_by_name(reader)):
         rec.unchanged(manager.name, f"no stack {name!r} in the swarm")
         return rec.result()
     run_checked(lab, sh("docker", "stack", "rm", name), [manager.name], timeout=60)
@@ -269,72 +224,12 @@ def stack_rm(
         )
     rec.changed(manager.name, f"removed stack {name}")
     if wait:
-        probe = shell_line(
-            sh("docker", "ps", "-q", "--filter", f"label=com.docker.stack.namespace={name}"),
-            ";",
-            sh(
-                "docker",
-                "network",
-                "ls",
-                "-q",
-                "--filter",
-                f"label=com.docker.stack.namespace={name}",
-            ),
+        poll_until(
+            lambda: _stack_leftovers(lab, name),
+            lambda left: not any(left.values()),
+            timeout=timeout,
+            interval=POLL,
+            what=f"removal of stack {name}'s containers and networks",
+            describe=lambda left: "\n".join(f"{n}: {ids}" for n, ids in left.items() if ids),
         )
-        deadline = time.monotonic() + timeout
-        running = [n.name for n in lab.nodes if n.running]
-        while any(check_nodes(lab, probe, running).values()):
-            if time.monotonic() > deadline:
-                raise NotConverged(
-                    f"stack {name}'s containers or networks are still there", timeout=timeout
-                )
-            time.sleep(POLL)
-    return rec.result()
-
-
-def _replica_count(replicas: object) -> int:
-    if isinstance(replicas, bool) or not isinstance(replicas, int | str):
-        raise UsageError(f"replicas must be a whole number from 0 up, got {replicas!r}")
-    text = str(replicas).strip()
-    if not re.fullmatch(r"[+-]?\d+", text) or int(text) < 0:
-        raise UsageError(f"replicas must be a whole number from 0 up, got {replicas!r}")
-    return int(text)
-
-
-def service_scale(
-    lab: RemoteLab,
-    service: str,
-    replicas: int | str,
-    *,
-    wait: bool = True,
-    timeout: float = DEPLOY_TIMEOUT,
-    progress: Progress = quiet,
-) -> StepResult:
-    """Scale a replicated service (``docker service scale <service>=<n>``) and wait.
-
-    Raises:
-        UsageError: ``replicas`` is not a whole number >= 0, the service does not
-            exist (the message lists those that do) or is global; nothing changed.
-        NotConverged: Not every task runs after ``timeout`` seconds.
-    """
-    count = _replica_count(replicas)
-    manager = active_manager(lab)
-    current = _services(lab, manager)
-    if service not in current:
-        raise UsageError.choice("service", service, sorted(current) or ["(no services yet)"])
-    mode, _running, desired = current[service]
-    if mode != "replicated":
-        raise UsageError(
-            f"service {service!r} is {mode}: it runs one task per node and cannot be scaled"
-        )
-    rec = StepRecorder(f"service_scale {service}", progress)
-    if desired == count:
-        rec.unchanged(manager.name, f"{service} already wants {count} replicas")
-    else:
-        command = sh("docker", "service", "scale", "--detach", f"{service}={count}")
-        rec.say(f"on {manager.name}: {command}")
-        run_checked(lab, command, [manager.name], timeout=60)
-        rec.changed(manager.name, f"{service}: {desired} -> {count} replicas")
-    if wait:
-        wait_converged(lab, [service], timeout=timeout, progress=rec.say)
     return rec.result()
