@@ -257,3 +257,126 @@ def recorded_lab(
     remote = RecordedRemote(*sets)
     lab.remote = remote  # type: ignore[assignment]
     return lab, remote
+
+
+# --- swarm steps: the recorded nodes, and a swarm reader answering from recordings ------
+# The swarm's record (tests/data/swarm, see README-steps.md) comes through a reader, so
+# the tests do not depend on the commands SwarmReader runs to read it.
+from workshop.remote import RemoteLab  # noqa: E402
+from workshop.swarm.models import Quorum, Service, SwarmNode, Task  # noqa: E402
+from workshop.swarm.parse import (  # noqa: E402
+    parse_node_inspect,
+    parse_service_ls,
+    parse_service_ps,
+)
+from workshop.swarm.read import Attempt, SwarmReader, SwarmUnavailable, quorum_of  # noqa: E402
+
+SWARM_DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
+
+
+def swarm_recording(name: str) -> str:
+    """The text of a recording in tests/data/swarm."""
+    return (SWARM_DATA / name).read_text(encoding="utf-8")
+
+
+class SwarmRemote(FakeRemote):
+    """A :class:`FakeRemote` that also keeps what was sent on stdin and the files written."""
+
+    def __init__(self, handlers: Sequence[Handler] = ()) -> None:
+        super().__init__(handlers)
+        self.stdins: list[str] = []
+        self.files: list[tuple[str, str]] = []
+
+    def run(self, nodes, command, *, sudo=False, timeout=0.0, stdin=None) -> Results:
+        if stdin is not None:
+            self.stdins.append(stdin)
+        return super().run(nodes, command, sudo=sudo, timeout=timeout, stdin=stdin)
+
+    def put_text(self, node, text, path, *, sudo=False, mode="0644") -> None:
+        self.files.append((node.name, path))
+
+
+def swarm_lab(handlers: Sequence[Handler], roles: Sequence[str] = ()) -> tuple[Any, SwarmRemote]:
+    """The recorded nodes (with ``roles`` in the lab, if given) behind a :class:`SwarmRemote`."""
+    from workshop import Lab
+
+    nodes = list(RECORDED_NODES)
+    if roles:
+        nodes = [replace(n, role=r) for n, r in zip(nodes, roles, strict=True)]
+    lab = Lab(FakeSource(nodes), nodes)
+    remote = SwarmRemote(handlers)
+    lab.remote = remote  # type: ignore[assignment]
+    return lab, remote
+
+
+class RecordedReader(SwarmReader):
+    """A :class:`SwarmReader` whose reads answer from recordings; writes are remembered.
+
+    Args:
+        lab: The lab (its managers are the candidates; the first one answers).
+        nodes: A ``docker node inspect`` recording (the swarm's record of its nodes).
+        services: A ``docker service ls --format '{{json .}}'`` recording.
+        tasks: A ``docker service ps --no-trunc --format '{{json .}}'`` recording.
+        answers: The start of a write's arguments (joined by spaces) -> what it prints.
+        then: The start of a write's arguments -> recordings that answer the reads
+            after it ran, e.g. ``{"service scale": {"services": "service-ls-x.jsonl"}}``.
+        unavailable: Every read fails as when no manager answers (no swarm yet).
+    """
+
+    def __init__(
+        self,
+        lab: RemoteLab,
+        *,
+        nodes: str = "node-inspect-steps.json",
+        services: str = "service-ls-steps.jsonl",
+        tasks: str = "service-ps-swarmsteps_hello.jsonl",
+        answers: dict[str, str] | None = None,
+        then: dict[str, dict[str, str]] | None = None,
+        unavailable: bool = False,
+    ) -> None:
+        super().__init__(lab)
+        self.files = {"nodes": nodes, "services": services, "tasks": tasks}
+        self.answers = answers or {}
+        self.then = then or {}
+        self.unavailable = unavailable
+        self.reads: list[str] = []
+        self.writes: list[list[str]] = []
+
+    def _read(self, what: str) -> str:
+        self.reads.append(what)
+        if self.unavailable:
+            reason = "This node is not a swarm manager."
+            attempts = [Attempt(n.name, reason, answered=True) for n in self.lab.managers]
+            raise SwarmUnavailable(f"docker {what}", attempts)
+        return swarm_recording(self.files[what])
+
+    def candidates(self) -> list[str]:
+        return [n.name for n in self.lab.managers]
+
+    def nodes(self) -> list[SwarmNode]:
+        return parse_node_inspect(self._read("nodes"))
+
+    def services(self) -> list[Service]:
+        return parse_service_ls(self._read("services"))
+
+    def tasks(self, service: str | Sequence[str], desired: str | None = "running") -> list[Task]:
+        names = [service] if isinstance(service, str) else list(service)
+        return [
+            t
+            for t in parse_service_ps(self._read("tasks"))
+            if t.service in names and desired in (None, t.desired_state)
+        ]
+
+    def leader(self) -> SwarmNode | None:
+        return next((n for n in self.nodes() if n.is_leader), None)
+
+    def quorum(self) -> Quorum:
+        return quorum_of(self.nodes())
+
+    def docker(self, args: Sequence[str]) -> str:
+        self.writes.append(list(args))
+        line = " ".join(args)
+        for start, files in self.then.items():
+            if line.startswith(start):
+                self.files.update(files)
+        return next((out for start, out in self.answers.items() if line.startswith(start)), "")

@@ -13,17 +13,26 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import FakeSource
+from tests.unit.fakes import FakeSource, RecordedReader
 from workshop import Lab
 from workshop.errors import UsageError
 from workshop.lab import Node, Results, RunResult, SSHEndpoint
-from workshop.steps import stack, states
+from workshop.steps import service, states
 from workshop.steps.docker import install_docker
 from workshop.steps.gluster import gluster_volume
-from workshop.steps.stack import publish_mode, service_scale, stack_deploy
+from workshop.steps.service import service_scale
+from workshop.steps.stack import publish_mode, stack_deploy
 from workshop.steps.swarm import JoinToken, join_token
 
-SERVICES = "demoapp_web global 3/3\ndemoapp_app replicated 1/1\nregistry_registry global 3/3\n"
+SERVICES = "".join(
+    json.dumps({"ID": name[:12], "Image": "web", "Mode": mode, "Name": name, "Replicas": replicas})
+    + "\n"
+    for name, mode, replicas in (
+        ("demoapp_web", "global", "3/3"),
+        ("demoapp_app", "replicated", "1/1"),
+        ("registry_registry", "global", "3/3"),
+    )
+)
 SWARM_INFO = {"LocalNodeState": "active", "NodeID": "id1", "ControlAvailable": True}
 MUTATING = re.compile(
     r"docker (service scale|stack deploy|stack rm|swarm (init|join|leave))|apt-get"
@@ -172,14 +181,9 @@ def test_gluster_volume_refuses_bad_names(kwargs, problem):
 
 def test_join_token_is_masked_everywhere():
     secret = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx"
-    lab, _ = make_lab(
-        [
-            ("{{json .Swarm}}", json.dumps(SWARM_INFO)),
-            ("docker node ls", json.dumps({"ID": "id1", "ManagerStatus": "Leader"})),
-            ("join-token", secret + "\n"),
-        ]
-    )
-    token = join_token(lab, "worker")
+    lab, _ = make_lab([("{{json .Swarm}}", json.dumps(SWARM_INFO))])
+    reader = RecordedReader(lab, answers={"swarm join-token": secret + "\n"})
+    token = join_token(lab, "worker", reader=reader)
     assert isinstance(token, JoinToken) and token.secret == secret
     for shown in (str(token), repr(token), f"{token}"):
         assert "1awxwuwd3z9j1z3puu7rcgdbx" not in shown and "SWMTKN-1-3pu6" in shown
@@ -196,7 +200,7 @@ def test_publish_mode_follows_ip_vs():
 
 def test_scale_command_is_built_from_a_list():
     lab, remote = make_lab()
-    stack.service_scale(lab, "demoapp_app", 3, wait=False)
+    service.service_scale(lab, "demoapp_app", 3, wait=False)
     assert "docker service scale --detach demoapp_app=3" in remote.commands
 
 

@@ -341,4 +341,3 @@ def swarm_reset(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
     for name in members:
         rec.unchanged(name, "not in a swarm")
     return rec.result()
-
