@@ -51,16 +51,13 @@ def check_replicas(replicas: object) -> int:
     Raises:
         UsageError: It is not a whole number, or out of bounds; names value and bound.
     """
-    if isinstance(replicas, bool) or not isinstance(replicas, int | str):
+    is_int = isinstance(replicas, int) and not isinstance(replicas, bool)
+    is_digits = isinstance(replicas, str) and _WHOLE.fullmatch(replicas.strip()) is not None
+    if not (is_int or is_digits) or int(str(replicas).strip()) < 0:
         raise UsageError(
             f"replicas must be a whole number from 0 up to {MAX_REPLICAS}, got {replicas!r}"
         )
-    text = str(replicas).strip()
-    if not _WHOLE.fullmatch(text):
-        raise UsageError(
-            f"replicas must be a whole number from 0 up to {MAX_REPLICAS}, got {replicas!r}"
-        )
-    count = int(text)
+    count = int(str(replicas).strip())
     if count > MAX_REPLICAS:
         raise UsageError(
             f"replicas {count} is more than the lab runs: at most {MAX_REPLICAS} replicas "

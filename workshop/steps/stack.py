@@ -32,7 +32,7 @@ from workshop.steps.shell import (
     shell_line,
     write_file,
 )
-from workshop.steps.stackfile import load_stack
+from workshop.steps.stackfile import StackDefinition, load_stack
 from workshop.steps.swarm import active_manager
 from workshop.swarm.read import SwarmReader
 
@@ -49,6 +49,7 @@ REGISTRY = "127.0.0.1:5000"
 STATE_DIR = "/var/lib/workshop/stacks"
 PUBLISH_MODES = ("auto", "ingress", "host")
 RESOLVE_IMAGE = ("always", "changed", "never")
+PUBLISHED_HOW = {"ingress": "routing mesh (ingress)", "host": "host mode (no ip_vs)"}
 DEPLOY_TIMEOUT = 180.0
 POLL = 1.0
 _IPVS_PROBE = (
@@ -73,9 +74,77 @@ def _shared_mounted(lab: RemoteLab, manager: Node) -> bool:
     return "fuse" in check_nodes(lab, probe, [manager.name])[manager.name]
 
 
-def _marker(lab: RemoteLab, manager: Node, path: str) -> str:
+def _stack_folder(lab: RemoteLab, manager: Node, definition: StackDefinition) -> str:
+    """Where the stack file and its marker go: the shared volume if mounted.
+
+    Raises:
+        NotReady: The stack has files for the shared volume, which is not mounted.
+    """
+    if _shared_mounted(lab, manager):
+        return f"{MOUNT}/stacks"
+    if definition.files:
+        raise NotReady(
+            f"stack {definition.name!r} keeps files on the shared volume, which is not mounted "
+            f'on {manager.name}: run lab.require("gluster") first'
+        )
+    return STATE_DIR
+
+
+def _check_options(publish: str, resolve_image: str) -> None:
+    if publish not in PUBLISH_MODES:
+        raise UsageError.choice("publish mode", publish, PUBLISH_MODES)
+    if resolve_image not in RESOLVE_IMAGE:
+        raise UsageError.choice("resolve_image", resolve_image, RESOLVE_IMAGE)
+
+
+def _deployed_as_defined(
+    lab: RemoteLab,
+    reader: SwarmReader,
+    manager: Node,
+    definition: StackDefinition,
+    variables: Mapping[str, str],
+    folder: str,
+) -> bool:
+    """Whether the stack's services exist and its marker says these files and settings."""
+    existing = services_by_name(reader)
+    if not all(s in existing for s in definition.service_names):
+        return False
+    path = f"{folder}/{definition.name}.deployed"
     probe = shell_line(sh("cat", path), "2>/dev/null", "||", "true")
-    return check_nodes(lab, probe, [manager.name])[manager.name]
+    marker = check_nodes(lab, probe, [manager.name])[manager.name]
+    return marker == definition.digest(variables)
+
+
+def _deploy(
+    lab: RemoteLab,
+    manager: Node,
+    definition: StackDefinition,
+    variables: Mapping[str, str],
+    folder: str,
+    resolve_image: str,
+) -> None:
+    """Put the stack's files and compose file on ``manager``, deploy it, write its marker."""
+    for rel, content in definition.files.items():
+        target = f"{MOUNT}/{definition.name}/{rel}"
+        write_file(lab, target, content.decode("utf-8"), on=[manager.name])
+    stack_path = f"{folder}/{definition.name}.yml"
+    write_file(lab, stack_path, definition.text, on=[manager.name])
+    assignments = [f"{key}={value}" for key, value in sorted(variables.items())]
+    deploy = sh(
+        "env",
+        *assignments,
+        "docker",
+        "stack",
+        "deploy",
+        "--resolve-image",
+        resolve_image,
+        "-c",
+        stack_path,
+        definition.name,
+    )
+    run_checked(lab, deploy, [manager.name], timeout=120)
+    marker = definition.digest(variables)
+    write_file(lab, f"{folder}/{definition.name}.deployed", marker, on=[manager.name])
 
 
 def stack_deploy(
@@ -94,9 +163,8 @@ def stack_deploy(
 ) -> StepResult:
     """Deploy a stack (a shipped one by name, or a compose file) and wait for it.
 
-    The real command: ``docker stack deploy -c stack.yml <name>`` on a manager.
-    A stack already deployed from the same files and settings is left as it is
-    (scaling done since is kept); ``force=True`` deploys it again.
+    The real command: ``docker stack deploy -c stack.yml <name>`` on a manager. A stack
+    deployed from the same files and settings is left alone (scaling since is kept).
 
     Args:
         lab: The lab.
@@ -117,55 +185,22 @@ def stack_deploy(
         NotConverged: Not every task runs after ``timeout`` seconds.
     """
     definition = load_stack(stack, name)
-    if publish not in PUBLISH_MODES:
-        raise UsageError.choice("publish mode", publish, PUBLISH_MODES)
-    if resolve_image not in RESOLVE_IMAGE:
-        raise UsageError.choice("resolve_image", resolve_image, RESOLVE_IMAGE)
+    _check_options(publish, resolve_image)
     rec = StepRecorder(f"stack_deploy {definition.name}", progress)
     reader = reader_for(lab, reader)
     manager = active_manager(lab, reader=reader)
-    shared = _shared_mounted(lab, manager)
-    if definition.files and not shared:
-        raise NotReady(
-            f"stack {definition.name!r} keeps files on the shared volume, which is not mounted "
-            f'on {manager.name}: run lab.require("gluster") first'
-        )
+    folder = _stack_folder(lab, manager, definition)
     mode = publish_mode(lab) if publish == "auto" else publish
     variables = {"SHARED": MOUNT, "REGISTRY": REGISTRY, "PUBLISH_MODE": mode, **(env or {})}
-    folder = f"{MOUNT}/stacks" if shared else STATE_DIR
-    stack_path = f"{folder}/{definition.name}.yml"
-    marker_path = f"{folder}/{definition.name}.deployed"
-    digest = definition.digest(variables)
-    existing = services_by_name(reader)
-    deployed = all(s in existing for s in definition.service_names)
-    if not force and deployed and _marker(lab, manager, marker_path) == digest:
+    if not force and _deployed_as_defined(lab, reader, manager, definition, variables, folder):
         rec.unchanged(manager.name, f"stack {definition.name} already deployed as defined")
     else:
-        for rel, content in definition.files.items():
-            target = f"{MOUNT}/{definition.name}/{rel}"
-            write_file(lab, target, content.decode("utf-8"), on=[manager.name])
-        write_file(lab, stack_path, definition.text, on=[manager.name])
-        assignments = [f"{key}={value}" for key, value in sorted(variables.items())]
-        deploy = sh(
-            "env",
-            *assignments,
-            "docker",
-            "stack",
-            "deploy",
-            "--resolve-image",
-            resolve_image,
-            "-c",
-            stack_path,
-            definition.name,
-        )
-        rec.say(f"docker stack deploy -c {stack_path} {definition.name}")
-        run_checked(lab, deploy, [manager.name], timeout=120)
-        write_file(lab, marker_path, digest, on=[manager.name])
+        rec.say(f"docker stack deploy -c {folder}/{definition.name}.yml {definition.name}")
+        _deploy(lab, manager, definition, variables, folder, resolve_image)
         services = ", ".join(definition.service_names)
         rec.changed(manager.name, f"deployed stack {definition.name} ({services})")
-    if any("published" in line for line in definition.text.splitlines()):
-        how = "routing mesh (ingress)" if mode == "ingress" else "host mode (no ip_vs)"
-        rec.note(f"published ports: {how}")
+    if "published" in definition.text:
+        rec.note(f"published ports: {PUBLISHED_HOW[mode]}")
     if wait:
         wait_converged(
             lab, definition.service_names, timeout=timeout, progress=rec.say, reader=reader
