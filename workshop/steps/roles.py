@@ -102,12 +102,7 @@ def demote(
     progress: Progress = quiet,
     reader: SwarmReader | None = None,
 ) -> StepResult:
-    """Make nodes workers: ``docker node demote <node>`` on a manager.
-
-    Raises:
-        UnknownNode: A name is not a node of the lab (nothing changed).
-        NotReady: A node is not in the swarm, or the swarm has no manager.
-    """
+    """Make nodes workers: ``docker node demote <node>`` (raises as :func:`promote`)."""
     return _change_roles(lab, _names(names), "demote", progress, reader)
 
 
