@@ -23,8 +23,8 @@ from workshop.steps.members import (
     wait_leader,
     wait_reachable,
 )
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
-from workshop.steps.shell import StepRecorder
 from workshop.swarm.info import SwarmInfo
 from workshop.swarm.read import SwarmReader
 

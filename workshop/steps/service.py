@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from workshop.errors import NotConverged, UnknownNode, UsageError, WorkshopError
 from workshop.progress import Progress, poll_until, quiet
 from workshop.steps.members import answering_manager, describe_nodes, reader_for, swarm_needed
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
-from workshop.steps.shell import StepRecorder
 from workshop.swarm.models import Service, SwarmNode
 from workshop.swarm.read import SwarmLab, SwarmReader
 

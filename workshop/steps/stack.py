@@ -20,18 +20,13 @@ from workshop.errors import NotReady, UsageError
 from workshop.lab import Node
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import check_nodes, run_checked, write_file
 from workshop.steps.gluster import MOUNT
 from workshop.steps.members import reader_for
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
 from workshop.steps.service import services_by_name, wait_converged
-from workshop.steps.shell import (
-    StepRecorder,
-    check_nodes,
-    run_checked,
-    sh,
-    shell_line,
-    write_file,
-)
 from workshop.steps.stackfile import StackDefinition, load_stack
 from workshop.steps.swarm import active_manager
 from workshop.swarm.read import SwarmReader

@@ -22,6 +22,8 @@ from workshop.lab import Node, Results
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
 from workshop.secrets import mask_secrets
+from workshop.steps.commands import sh
+from workshop.steps.fanout import run_checked
 from workshop.steps.members import (
     REACHABLE_TIMEOUT,
     answering_manager,
@@ -32,8 +34,8 @@ from workshop.steps.members import (
     wait_leader,
     wait_reachable,
 )
+from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
-from workshop.steps.shell import StepRecorder, run_checked, sh
 from workshop.swarm.info import SwarmInfo
 from workshop.swarm.models import SwarmNode
 from workshop.swarm.read import SwarmReader
