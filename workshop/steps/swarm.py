@@ -42,8 +42,10 @@ from workshop.swarm.read import SwarmReader
 
 __all__ = [
     "JoinToken",
+    "SwarmHealth",
     "active_manager",
     "join_token",
+    "swarm_health",
     "swarm_healthy",
     "swarm_init",
     "swarm_join",
