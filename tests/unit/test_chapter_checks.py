@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import FakeRemote, FakeSource, FakeVagrantSource, Handler, Reply, down, on
+from tests.unit.fakes import (
+    FakeRemote,
+    FakeSource,
+    FakeVagrantSource,
+    Handler,
+    Reply,
+    down,
+    heal_info_node_down,
+    on,
+)
 from workshop import Lab, checks
 from workshop.lab import LabSource, Node
 from workshop.lab.node import SSHEndpoint
@@ -226,15 +235,19 @@ class SharedFiles:
         return None
 
 
-def gluster(**overrides: str) -> list[Handler]:
-    texts = {
-        "volume info": (GLUSTER / "volume-info.txt").read_text(),
-        "pool list": (GLUSTER / "pool-list.txt").read_text(),
-        "heal swarm-data info": (GLUSTER / "heal-info.txt").read_text(),
+def gluster(**overrides: str | Handler) -> list[Handler]:
+    """Gluster's ``--xml`` answers recorded on a real lab; ``overrides`` by command text."""
+    answers: dict[str, str | Handler] = {
+        "volume info": (GLUSTER / "volume-info.xml").read_text(),
+        "pool list": (GLUSTER / "pool-list.xml").read_text(),
+        "heal swarm-data info": (GLUSTER / "heal-info.xml").read_text(),
         "findmnt": "localhost:/swarm-data",
         **overrides,
     }
-    return [on(re.escape(key), text) for key, text in texts.items()]
+    return [
+        answer if callable(answer) else on(re.escape(key), answer)
+        for key, answer in answers.items()
+    ]
 
 
 def test_gluster_shared_round_trips_a_file_and_cleans_up() -> None:
@@ -247,6 +260,7 @@ def test_gluster_shared_round_trips_a_file_and_cleans_up() -> None:
     assert files.files == {}  # the probe file is removed
     reads = [node for node, cmd in remote.calls if cmd.startswith("cat ")]
     assert reads == ["node-2", "node-3"]
+    assert "gluster --mode=script volume info swarm-data --xml" in remote.commands
 
 
 def test_gluster_shared_names_the_node_that_does_not_see_the_file() -> None:
@@ -256,34 +270,47 @@ def test_gluster_shared_names_the_node_that_does_not_see_the_file() -> None:
 
 
 def test_gluster_shared_fails_without_a_started_volume_or_a_mount() -> None:
-    missing = gluster(**{"volume info": "Volume swarm-data does not exist"})
+    missing = gluster(**{"volume info": (GLUSTER / "volume-info-missing.xml").read_text()})
     lab, _ = make_lab(SharedFiles(), *missing)
     result = checks.gluster_shared(lab)
     assert not result.passed and "no such volume" in result.message
 
     unmounted = on("findmnt", "", nodes=["node-2"])
-    lab, _ = make_lab(SharedFiles(), unmounted, *gluster())
+    lab, remote = make_lab(SharedFiles(), unmounted, *gluster())
     result = checks.gluster_shared(lab)
     assert not result.passed and result.message == "not mounted at /mnt/swarm-data on node-2"
+    assert len(remote.matching("findmnt")) == 1  # one probe of the mounts
 
 
 def test_gluster_peers_from_pool_list() -> None:
-    lab, _ = make_lab(*gluster())
+    lab, remote = make_lab(*gluster())
     result = checks.gluster_peers(lab)
     assert result.passed and "gluster-2, gluster-3" in result.message
+    assert remote.calls == [("node-1", "gluster --mode=script pool list --xml")]
 
-    one_peer = "UUID\tHostname\tState\nx\tgluster-2\tConnected\ny\tlocalhost\tConnected\n"
-    lab, _ = make_lab(*gluster(**{"pool list": one_peer}))
-    assert not checks.gluster_peers(lab).passed
+    alone = (GLUSTER / "pool-list-alone.xml").read_text()
+    lab, _ = make_lab(*gluster(**{"pool list": alone}))
+    result = checks.gluster_peers(lab)
+    assert not result.passed
+    assert result.message == "pool of node-1: no peers; 0 of 2 peers in the pool"
+
+
+def test_gluster_peers_says_what_gluster_said_when_glusterd_is_down() -> None:
+    glusterd_down = on("pool list", (GLUSTER / "glusterd-down.txt").read_text(), rc=1)
+    lab, _ = make_lab(*gluster(**{"pool list": glusterd_down}))
+    result = checks.gluster_peers(lab)
+    assert not result.passed
+    assert result.message == "Connection failed. Please check if gluster daemon is operational."
+    assert result.hint.startswith("`gluster peer probe gluster-2`")
 
 
 def test_gluster_healed_reads_heal_info() -> None:
-    lab, _ = make_lab(*gluster())
+    lab, remote = make_lab(*gluster())
     healed = checks.gluster_healed(lab)
     assert healed.passed and healed.message == "3 bricks connected, 0 entries to heal"
+    assert remote.matching("heal") == ["gluster --mode=script volume heal swarm-data info --xml"]
 
-    pending = (GLUSTER / "heal-info-node-down.txt").read_text()
-    lab, _ = make_lab(*gluster(**{"heal swarm-data info": pending}))
+    lab, _ = make_lab(*gluster(**{"heal swarm-data info": heal_info_node_down()}))
     result = checks.gluster_healed(lab)
     assert not result.passed
     assert "gluster-1:/data/bricks/swarm-data/brick has 2 to heal" in result.message

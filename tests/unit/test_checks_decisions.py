@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from tests.unit.fakes import FakeSource, FakeVagrantSource
-from workshop.checks.gluster_text import (
-    BrickHeal,
-    parse_heal_info,
-    parse_pool_list,
-    parse_volume_info,
-)
+from tests.unit.fakes import FakeSource, FakeVagrantSource, heal_info_node_down
 from workshop.checks.network import missing_networks
 from workshop.checks.nodes import lab_hint, start_hint
 from workshop.checks.storage import heal_problems, peer_problems
 from workshop.checks.swarm import role_line, swarm_problems
+from workshop.steps.gluster_parse import parse_heal_info, parse_pool_list
 from workshop.swarm import SwarmNode, parse_node_ls
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -80,39 +76,33 @@ def test_a_network_of_the_right_name_but_another_driver_does_not_count() -> None
 
 
 # --- gluster ----------------------------------------------------------------------
-def test_volume_info_of_the_recorded_volume() -> None:
-    info = parse_volume_info(_gluster("volume-info.txt"))
-    assert info is not None
-    assert (info.status, info.kind, info.bricks) == ("Started", "Replicate", "1 x 3 = 3")
-    assert parse_volume_info("Volume swarm-data does not exist\n") is None
-
-
 def test_pool_of_two_connected_peers() -> None:
-    pool = parse_pool_list(_gluster("pool-list.txt"))
-    assert pool == {"gluster-2": "Connected", "gluster-3": "Connected", "localhost": "Connected"}
+    pool = parse_pool_list(_gluster("pool-list.xml"))
     assert peer_problems(pool, peers=2) == []
     assert peer_problems(pool, peers=3) == ["2 of 3 peers in the pool"]
 
 
+def test_a_pool_before_any_probe_has_no_peers() -> None:
+    pool = parse_pool_list(_gluster("pool-list-alone.xml"))
+    assert peer_problems(pool, peers=2) == ["0 of 2 peers in the pool"]
+
+
 def test_a_disconnected_peer_is_named() -> None:
-    pool = {"gluster-2": "Disconnected", "gluster-3": "Connected", "localhost": "Connected"}
+    pool = [
+        replace(peer, connected=False) if peer.hostname == "gluster-2" else peer
+        for peer in parse_pool_list(_gluster("pool-list.xml"))
+    ]
     assert peer_problems(pool, peers=2) == ["gluster-2 (Disconnected)"]
 
 
 def test_heal_info_with_a_node_down() -> None:
-    bricks = parse_heal_info(_gluster("heal-info-node-down.txt"))
     brick = "gluster-{}:/data/bricks/swarm-data/brick"
-    assert bricks == [
-        BrickHeal(brick.format(1), "Connected", "2"),
-        BrickHeal(brick.format(2), "Connected", "2"),
-        BrickHeal(brick.format(3), "Transport endpoint is not connected", "-"),
-    ]
-    assert heal_problems(bricks) == [
+    assert heal_problems(parse_heal_info(heal_info_node_down())) == [
         f"{brick.format(1)} has 2 to heal",
         f"{brick.format(2)} has 2 to heal",
         f"{brick.format(3)} Transport endpoint is not connected",
     ]
-    assert heal_problems(parse_heal_info(_gluster("heal-info.txt"))) == []
+    assert heal_problems(parse_heal_info(_gluster("heal-info.xml"))) == []
 
 
 # --- advice -----------------------------------------------------------------------

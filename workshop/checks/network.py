@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from workshop.checks.result import CheckResult, guarded, name_list
 from workshop.remote import RemoteLab
-from workshop.steps.firewall import firewall_ok
-from workshop.steps.shell import lab_network, sh, shell_line
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.firewall import firewall_ok, lab_network
 from workshop.swarm.parse import parse_json_lines
 from workshop.swarm.read import JSON_FORMAT
 

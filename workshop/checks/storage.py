@@ -1,42 +1,62 @@
 """Chapter 05: the GlusterFS pool, the shared volume, and its healing.
 
-Gluster's answers are read by the parsers of :mod:`workshop.checks.gluster_text`;
-the decisions on them (:func:`peer_problems`, :func:`heal_problems`) are here.
+Gluster is read through ``gluster ... --xml`` and the parsers of
+:mod:`workshop.steps.gluster_parse`; the decisions on what they return
+(:func:`peer_problems`, :func:`heal_problems`) are here.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 
-from workshop.checks.gluster_text import (
-    BrickHeal,
-    parse_heal_info,
-    parse_pool_list,
-    parse_volume_info,
-)
 from workshop.checks.result import CheckResult, guarded, name_list
-from workshop.lab import RunResult
+from workshop.errors import CommandFailed
 from workshop.remote import RemoteLab
-from workshop.steps.gluster import GLUSTER, MOUNT, VOLUME, gluster_ok
-from workshop.steps.shell import sh, shell_line
+from workshop.steps.commands import sh, shell_line
+from workshop.steps.fanout import run_checked
+from workshop.steps.gluster import (
+    GLUSTER,
+    MOUNT,
+    VOLUME,
+    gluster_mounts,
+    gluster_pool,
+    gluster_volume_info,
+    unmounted,
+)
+from workshop.steps.gluster_parse import GlusterPeer, GlusterVolume, HealBrick, parse_heal_info
 
 __all__ = ["gluster_healed", "gluster_peers", "gluster_shared", "heal_problems", "peer_problems"]
 
 
-def _gluster(lab: RemoteLab, node: str, *args: str, timeout: float = 30) -> RunResult:
-    """``gluster --mode=script ARGS`` on one node."""
-    return lab.run(sh(*GLUSTER, *args), on=node, sudo=True, timeout=timeout)[0]
+def _said(failure: CommandFailed) -> str:
+    """What a failed gluster command said: its first line of text, else the failure."""
+    said = failure.stderr.strip() or failure.stdout.strip()
+    if said and not said.startswith("<"):
+        return said.splitlines()[0]
+    return str(failure).splitlines()[0]
 
 
-def _failure(result: RunResult) -> str:
-    return result.stderr.strip() or str(result.error)
+def _gluster_guarded(name: str, hint: str, probe: Callable[[], CheckResult]) -> CheckResult:
+    """:func:`guarded`, where a failed gluster command fails the check with what it said."""
+
+    def checked() -> CheckResult:
+        try:
+            return probe()
+        except CommandFailed as failure:
+            return CheckResult(name, False, _said(failure), hint)
+
+    return guarded(name, hint, checked)
 
 
-def peer_problems(pool: Mapping[str, str], peers: int) -> list[str]:
-    """What is wrong with a node's trusted pool (hostname -> state) that needs ``peers``."""
-    others = {host: state for host, state in pool.items() if host != "localhost"}
-    unconnected = [f"{host} ({state})" for host, state in others.items() if state != "Connected"]
+def _state(peer: GlusterPeer) -> str:
+    return "Connected" if peer.connected else "Disconnected"
+
+
+def peer_problems(pool: Sequence[GlusterPeer], peers: int) -> list[str]:
+    """What is wrong with a node's trusted pool (``gluster pool list``) that needs ``peers``."""
+    others = [peer for peer in pool if not peer.is_self]
+    unconnected = [f"{peer.hostname} ({_state(peer)})" for peer in others if not peer.connected]
     if len(others) < peers:
         return [f"{len(others)} of {peers} peers in the pool", *unconnected]
     return unconnected
@@ -49,39 +69,35 @@ def gluster_peers(lab: RemoteLab) -> CheckResult:
 
     def probe() -> CheckResult:
         first = lab.nodes[0].name
-        result = _gluster(lab, first, "pool", "list")
-        if result.failed:
-            return CheckResult(name, False, _failure(result), hint)
-        pool = parse_pool_list(result.stdout)
-        others = [host for host in pool if host != "localhost"]
+        pool = gluster_pool(lab, first)
+        others = [peer for peer in pool if not peer.is_self]
         problems = peer_problems(pool, len(lab.nodes) - 1)
         if problems:
-            found = ", ".join(f"{h} {pool[h]}" for h in others) or "no peers"
+            found = ", ".join(f"{p.hostname} {_state(p)}" for p in others) or "no peers"
             message = f"pool of {first}: {found}; {'; '.join(problems)}"
             return CheckResult(name, False, message, hint)
-        return CheckResult(name, True, f"{first} and {', '.join(others)}: all connected")
+        names = ", ".join(peer.hostname for peer in others)
+        return CheckResult(name, True, f"{first} and {names}: all connected")
 
-    return guarded(name, hint, probe)
-
-
-def _unmounted(lab: RemoteLab, volume: str, mount: str) -> list[str]:
-    """The nodes where ``mount`` is not the volume."""
-    probe = shell_line(sh("findmnt", "-n", "-o", "SOURCE", mount), "||", "true")
-    found = lab.run(probe, sudo=True, timeout=30).stdout
-    return [node for node, source in found.items() if not source.endswith(f":/{volume}")]
+    return _gluster_guarded(name, hint, probe)
 
 
 def _unshared(lab: RemoteLab, first: str, readers: Sequence[str], mount: str) -> list[str]:
     """Write a file through the mount on ``first``; the ``readers`` that do not read it back."""
     marker = f"{mount}/.workshop-check-{uuid.uuid4().hex[:12]}"
     content = uuid.uuid4().hex
-    write = shell_line(sh("echo", content), ">", sh(marker))
-    lab.run(write, on=first, sudo=True, timeout=30).raise_for_failures()
+    run_checked(lab, shell_line(sh("echo", content), ">", sh(marker)), [first])
     try:
         read = lab.run(sh("cat", marker), on=readers, sudo=True, timeout=30)
     finally:
         lab.run(sh("rm", "-f", marker), on=first, sudo=True, timeout=30)
     return [r.node for r in read if r.stdout.strip() != content]
+
+
+def _brick_count(volume: GlusterVolume) -> str:
+    """The bricks as gluster counts them: ``1 x 3 = 3`` (sets x replicas), or ``3``."""
+    bricks, replicas = len(volume.bricks), volume.replica_count
+    return f"{bricks // replicas} x {replicas} = {bricks}" if replicas > 1 else str(bricks)
 
 
 def gluster_shared(lab: RemoteLab, volume: str = VOLUME, mount: str = MOUNT) -> CheckResult:
@@ -102,14 +118,13 @@ def gluster_shared(lab: RemoteLab, volume: str = VOLUME, mount: str = MOUNT) -> 
             advice = "; ".join(lab.source.start_advice(node) for node in stopped)
             return CheckResult(name, False, f"stopped: {name_list(stopped)}", advice)
         first = lab.nodes[0].name
-        answer = _gluster(lab, first, "volume", "info", volume)
-        info = None if answer.failed else parse_volume_info(answer.stdout)
-        if info is None or info.status != "Started":
+        info = gluster_volume_info(lab, first, volume)
+        if info is None or not info.started:
             seen = info.status if info is not None else "no such volume"
             return CheckResult(name, False, f"volume {volume}: {seen}", hint)
-        if not gluster_ok(lab, volume, mount):
-            missing = name_list(_unmounted(lab, volume, mount))
-            return CheckResult(name, False, f"not mounted at {mount} on {missing}", hint)
+        missing = unmounted(gluster_mounts(lab, mount), volume)
+        if missing:
+            return CheckResult(name, False, f"not mounted at {mount} on {name_list(missing)}", hint)
         others = [n for n in lab.names if n != first] or [first]
         wrong = _unshared(lab, first, others, mount)
         if wrong:
@@ -118,22 +133,23 @@ def gluster_shared(lab: RemoteLab, volume: str = VOLUME, mount: str = MOUNT) -> 
         return CheckResult(
             name,
             True,
-            f"{info.kind} volume ({info.bricks} bricks) mounted at {mount} on "
+            f"{info.type} volume ({_brick_count(info)} bricks) mounted at {mount} on "
             f"{name_list(lab.names)}; a file written on {first} reads the same on "
             f"{name_list(others)}",
         )
 
-    return guarded(name, hint, probe)
+    return _gluster_guarded(name, hint, probe)
 
 
-def heal_problems(bricks: Sequence[BrickHeal]) -> list[str]:
+def heal_problems(bricks: Sequence[HealBrick]) -> list[str]:
     """Bricks that are not connected, or have entries left to heal."""
     problems = []
     for brick in bricks:
-        if brick.status != "Connected":
-            problems.append(f"{brick.brick} {brick.status}")
-        elif brick.entries != "0":
-            problems.append(f"{brick.brick} has {brick.entries} to heal")
+        if not brick.connected:
+            problems.append(f"{brick.name} {brick.status}")
+        elif brick.entries != 0:
+            entries = "?" if brick.entries is None else brick.entries
+            problems.append(f"{brick.name} has {entries} to heal")
     return problems
 
 
@@ -149,10 +165,8 @@ def gluster_healed(lab: RemoteLab, volume: str = VOLUME) -> CheckResult:
         node = next((n.name for n in lab.nodes if n.running), None)
         if node is None:
             return CheckResult(name, False, "no node is running", hint)
-        result = _gluster(lab, node, "volume", "heal", volume, "info", timeout=60)
-        if result.failed:
-            return CheckResult(name, False, _failure(result), hint)
-        bricks = parse_heal_info(result.stdout)
+        command = sh(*GLUSTER, "volume", "heal", volume, "info", "--xml")
+        bricks = parse_heal_info(run_checked(lab, command, [node], timeout=60).stdout[node])
         if not bricks:
             return CheckResult(name, False, f"no bricks listed for {volume}", hint)
         problems = heal_problems(bricks)
@@ -160,4 +174,4 @@ def gluster_healed(lab: RemoteLab, volume: str = VOLUME) -> CheckResult:
             return CheckResult(name, False, "; ".join(problems), hint)
         return CheckResult(name, True, f"{len(bricks)} bricks connected, 0 entries to heal")
 
-    return guarded(name, hint, probe)
+    return _gluster_guarded(name, hint, probe)

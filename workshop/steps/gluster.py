@@ -14,6 +14,7 @@ boot, before glusterd starts.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from workshop.errors import NotReady, UsageError
 from workshop.progress import Progress, poll_until, quiet
@@ -35,11 +36,13 @@ __all__ = [
     "GLUSTER",
     "MOUNT",
     "VOLUME",
+    "gluster_mounts",
     "gluster_names",
     "gluster_ok",
     "gluster_pool",
     "gluster_volume",
     "gluster_volume_info",
+    "unmounted",
 ]
 
 VOLUME = "swarm-data"
@@ -93,11 +96,27 @@ def _fstab_line(lab: RemoteLab, volume: str, mount: str) -> str:
     return f"localhost:/{volume} {mount} glusterfs {','.join(options)} 0 0"
 
 
+def gluster_mounts(
+    lab: RemoteLab, mount: str = MOUNT, on: str | Iterable[str] = "all"
+) -> dict[str, str]:
+    """Node -> what is mounted at ``mount`` there (``localhost:/swarm-data``; "" for nothing).
+
+    Raises:
+        NodeUnreachable: A node does not answer.
+    """
+    probe = shell_line(sh("findmnt", "-n", "-o", "SOURCE", mount), "||", "true")
+    return check_nodes(lab, probe, on)
+
+
+def unmounted(mounts: Mapping[str, str], volume: str = VOLUME) -> list[str]:
+    """The nodes of ``mounts`` (node -> mount source) where the volume is not mounted."""
+    return [node for node, source in mounts.items() if not source.endswith(f":/{volume}")]
+
+
 def gluster_ok(lab: RemoteLab, volume: str = VOLUME, mount: str = MOUNT) -> bool:
     """Whether the volume is mounted on every running node."""
     running = [n.name for n in lab.nodes if n.running]
-    probe = shell_line(sh("findmnt", "-n", "-o", "SOURCE", mount), "||", "true")
-    return all(out.endswith(f":/{volume}") for out in check_nodes(lab, probe, running).values())
+    return not unmounted(gluster_mounts(lab, mount, running), volume)
 
 
 def _packages(lab: RemoteLab, rec: StepRecorder, nodes: list[str]) -> None:
@@ -239,9 +258,7 @@ def _mounts(lab: RemoteLab, rec: StepRecorder, nodes: list[str], volume: str, mo
         "||",
         "true",
     )
-    stale = [
-        n for n, out in check_nodes(lab, probe, nodes).items() if not out.endswith(f":/{volume}")
-    ]
+    stale = unmounted(check_nodes(lab, probe, nodes), volume)
     if not stale:
         return
     mount_field = re.escape(mount)
