@@ -26,7 +26,7 @@ from workshop.errors import (
     SSHAuthFailed,
     UploadFailed,
 )
-from workshop.remote.ssh import Remote
+from workshop.remote.ssh import Remote, connect
 
 
 @pytest.fixture
@@ -62,6 +62,16 @@ def test_a_refused_key_is_an_auth_failure_naming_user_key_and_fix(key_file):
     assert key_file in result.error and "authorized_keys" in result.error
     assert "no SSH answer" not in result.error
     assert server.commands == []
+
+
+def test_a_connection_of_its_own_is_classified_the_same_way(key_file):
+    with LoopbackSSHServer(login=False) as server, pytest.raises(SSHAuthFailed) as info:
+        connect(loopback_node(server.port, key_file))
+    assert "the node did not accept the key" in str(info.value)
+    with LoopbackSSHServer() as server:
+        conn = connect(loopback_node(server.port, key_file))
+        assert conn.is_connected
+        conn.close()
 
 
 def test_a_missing_key_file_is_named(tmp_path):

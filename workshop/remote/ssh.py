@@ -36,7 +36,7 @@ from workshop.errors import (
 from workshop.lab.node import Node
 from workshop.lab.results import Results, RunResult
 
-__all__ = ["COMMAND_TIMEOUT", "CONNECT_TIMEOUT", "Remote", "sudo_wrap"]
+__all__ = ["COMMAND_TIMEOUT", "CONNECT_TIMEOUT", "Remote", "connect", "sudo_wrap"]
 
 #: Seconds to wait for a node's SSH handshake.
 CONNECT_TIMEOUT = 5.0
@@ -93,21 +93,6 @@ class Remote:
         with self._guard:
             return self._locks.setdefault(node.name, threading.Lock())
 
-    def _new_connection(self, node: Node) -> Connection:
-        return self._make_connection(
-            host=node.ssh.host,
-            user=node.ssh.user,
-            port=node.ssh.port,
-            connect_timeout=self.connect_timeout,
-            connect_kwargs={
-                "key_filename": list(node.ssh.identity_files) or None,
-                "look_for_keys": not node.ssh.identity_files,
-                "allow_agent": not node.ssh.identity_files,
-                "banner_timeout": self.connect_timeout,
-                "auth_timeout": self.connect_timeout,
-            },
-        )
-
     def _connection(self, node: Node, fresh: bool = False) -> Connection:
         """The node's open connection (reused, or opened now).
 
@@ -122,16 +107,14 @@ class Remote:
                 conn.close()
                 conn = None
             if conn is None:
-                conn = self._new_connection(node)
+                conn = _new_connection(node, self.connect_timeout, self._make_connection)
                 self._connections[node.name] = conn
             if not conn.is_connected:
                 try:
-                    conn.open()
-                except _CONNECTION_ERRORS as exc:
-                    failure = _connect_failure(node, conn, exc)
-                    conn.close()
+                    _open(node, conn)
+                except NodeUnreachable:
                     self._connections.pop(node.name, None)
-                    raise failure from exc
+                    raise
             return conn
 
     def close(self) -> None:
@@ -275,6 +258,47 @@ class Remote:
         # The temporary file goes whether the install worked or not.
         line = f"{install}; status=$?; rm -f {shlex.quote(tmp)}; exit $status"
         self.run_one(node, line, sudo=True).raise_for_failure()
+
+
+def connect(
+    node: Node, *, timeout: float = CONNECT_TIMEOUT, connection: ConnectionFactory = Connection
+) -> Connection:
+    """A new open connection to a node, not shared (for a long stream of its own).
+
+    Raises:
+        NodeUnreachable: It could not be opened; a subclass says why when the node
+            answered (:class:`SSHAuthFailed`, :class:`HostKeyRejected`).
+    """
+    conn = _new_connection(node, timeout, connection)
+    _open(node, conn)
+    return conn
+
+
+def _new_connection(node: Node, timeout: float, connection: ConnectionFactory) -> Connection:
+    keys = list(node.ssh.identity_files)
+    return connection(
+        host=node.ssh.host,
+        user=node.ssh.user,
+        port=node.ssh.port,
+        connect_timeout=timeout,
+        connect_kwargs={
+            "key_filename": keys or None,
+            "look_for_keys": not keys,
+            "allow_agent": not keys,
+            "banner_timeout": timeout,
+            "auth_timeout": timeout,
+        },
+    )
+
+
+def _open(node: Node, conn: Connection) -> None:
+    """Open ``conn``; what goes wrong becomes the kit's error (and the connection closes)."""
+    try:
+        conn.open()
+    except _CONNECTION_ERRORS as exc:
+        failure = _connect_failure(node, conn, exc)
+        conn.close()
+        raise failure from exc
 
 
 def _put(conn: Connection, node: Node, text: str, path: str) -> None:
