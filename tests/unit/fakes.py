@@ -380,6 +380,8 @@ class RecordedReader(SwarmReader):
             if line.startswith(start):
                 self.files.update(files)
         return next((out for start, out in self.answers.items() if line.startswith(start)), "")
+
+
 # --- gluster: heal info with a node down ----------------------------------------------
 def heal_info_node_down() -> str:
     """``heal-info.xml`` changed to what gluster said with node-3 powered off.
@@ -397,6 +399,8 @@ def heal_info_node_down() -> str:
     down.findall("status")[0].text = "Transport endpoint is not connected"
     down.findall("numberOfEntries")[0].text = "-"
     return ET.tostring(root, encoding="unicode")
+
+
 # --- SSH edges: a real SSH server on loopback, and a connection that raises -----------
 
 import errno as _errno  # noqa: E402

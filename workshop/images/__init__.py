@@ -10,6 +10,7 @@ from workshop.images.build import (
     ensure_base,
     ensure_node_image,
     image_inputs_digest,
+    tag_inputs_digest,
 )
 from workshop.images.engine import START_ENGINE, engine_client, engine_errors
 
@@ -24,4 +25,5 @@ __all__ = [
     "ensure_base",
     "ensure_node_image",
     "image_inputs_digest",
+    "tag_inputs_digest",
 ]

@@ -205,3 +205,14 @@ def ensure_node_image(progress: Progress = _quiet) -> ImageBuild:
     """The node box for Vagrant's docker provider, built only when its inputs changed."""
     ensure_base(progress)
     return build_image("node", NODE_IMAGE, progress)
+
+
+def tag_inputs_digest(build: ImageBuild, repository: str) -> str:
+    """Tag a built image ``<repository>:<inputs digest>`` too; return that tag.
+
+    Raises:
+        EngineError: The engine could not tag it.
+    """
+    with engine_errors(f"tagging {build.tag} as {repository}:{build.digest}"):
+        engine_client().images.get(build.tag).tag(repository, build.digest)
+    return f"{repository}:{build.digest}"

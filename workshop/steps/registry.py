@@ -17,11 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-import docker
-import docker.errors
-
-from workshop.errors import NotReady, UsageError
-from workshop.images import BASE_IMAGE, ImageBuild, build_image, ensure_base, image_inputs_digest
+from workshop.errors import EngineError, NotReady, UsageError
+from workshop.images import (
+    BASE_IMAGE,
+    ImageBuild,
+    build_image,
+    engine_client,
+    engine_errors,
+    ensure_base,
+    image_inputs_digest,
+    tag_inputs_digest,
+)
 from workshop.images.build import IMAGES_DIR
 from workshop.lab import Node
 from workshop.progress import Progress, poll_until, quiet
@@ -29,7 +35,6 @@ from workshop.remote import RemoteLab
 from workshop.steps.commands import sh, shell_line
 from workshop.steps.fanout import check_nodes, run_checked
 from workshop.steps.gluster import MOUNT, gluster_ok
-from workshop.steps.host_docker import tag_inputs_digest
 from workshop.steps.recorder import StepRecorder, headlines
 from workshop.steps.report import StepResult
 from workshop.steps.stack import REGISTRY, stack_deploy
@@ -186,8 +191,9 @@ def load_image(
 def _current_tags() -> dict[str, str] | None:
     """Pushed image -> the tag its current inputs get; None without a base image here."""
     try:
-        base = docker.from_env(timeout=30).images.get(BASE_IMAGE).id
-    except (docker.errors.DockerException, OSError):
+        with engine_errors("reading the base image"):
+            base = engine_client(30).images.get(BASE_IMAGE).id
+    except EngineError:
         return None
     return {name: image_inputs_digest(IMAGES_DIR / name, base) for name in PUSHED_IMAGES}
 
