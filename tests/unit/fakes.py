@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import errno as _errno
+import functools as _functools
 import json
+import logging as _logging
 import re
+import socket as _socket
+import threading as _threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace as _Namespace
 from typing import Any
 
+import paramiko as _paramiko
+
 from workshop.lab import InventorySource, Node, Results, SSHEndpoint, VagrantSource
+from workshop.lab import SSHEndpoint as _SSHEndpoint
 from workshop.lab.results import RunResult
+from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
+from workshop.swarm.models import Quorum, Service, SwarmNode, Task
+from workshop.swarm.parse import (
+    parse_node_inspect,
+    parse_service_ls,
+    parse_service_ps,
+)
+from workshop.swarm.read import Attempt, SwarmReader, SwarmUnavailable, quorum_of
 
 
 def result(
@@ -262,14 +279,6 @@ def recorded_lab(
 # --- swarm steps: the recorded nodes, and a swarm reader answering from recordings ------
 # The swarm's record (tests/data/swarm, see README-steps.md) comes through a reader, so
 # the tests do not depend on the commands SwarmReader runs to read it.
-from workshop.remote import RemoteLab  # noqa: E402
-from workshop.swarm.models import Quorum, Service, SwarmNode, Task  # noqa: E402
-from workshop.swarm.parse import (  # noqa: E402
-    parse_node_inspect,
-    parse_service_ls,
-    parse_service_ps,
-)
-from workshop.swarm.read import Attempt, SwarmReader, SwarmUnavailable, quorum_of  # noqa: E402
 
 SWARM_DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
 
@@ -402,17 +411,6 @@ def heal_info_node_down() -> str:
 
 
 # --- SSH edges: a real SSH server on loopback, and a connection that raises -----------
-
-import errno as _errno  # noqa: E402
-import functools as _functools  # noqa: E402
-import logging as _logging  # noqa: E402
-import socket as _socket  # noqa: E402
-import threading as _threading  # noqa: E402
-from types import SimpleNamespace as _Namespace  # noqa: E402
-
-import paramiko as _paramiko  # noqa: E402
-
-from workshop.lab import SSHEndpoint as _SSHEndpoint  # noqa: E402
 
 
 @_functools.cache
