@@ -583,3 +583,26 @@ class FakeConnection:
 def disk_full() -> OSError:
     """What writing to a full disk raises."""
     return OSError(_errno.ENOSPC, "No space left on device")
+
+
+# --- faults: a Vagrant lab whose machines are powered without Vagrant -----------------
+class PoweredVagrantSource(FakeVagrantSource):
+    """A :class:`FakeVagrantSource` whose ``halt`` and ``start`` flip machine states.
+
+    Attributes:
+        power: ``(action, node)`` for every power operation, in order.
+    """
+
+    def __init__(self, project_dir: Path, nodes: Sequence[Node] = ()) -> None:
+        super().__init__(project_dir, nodes)
+        self.power: list[tuple[str, str]] = []
+
+    def _set(self, names: Sequence[str], action: str, state: str) -> None:
+        self.power += [(action, name) for name in names]
+        self.nodes = [replace(n, state=state) if n.name in names else n for n in self.nodes]
+
+    def halt(self, names: Sequence[str], progress: object = None) -> None:
+        self._set(names, "halt", "stopped")
+
+    def start(self, names: Sequence[str], progress: object = None) -> None:
+        self._set(names, "start", "running")

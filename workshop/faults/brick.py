@@ -1,77 +1,39 @@
 """Stop one GlusterFS brick, and start it again.
 
-The brick's process id comes from ``gluster volume status VOL --xml`` on the node
-(the brick whose peer UUID is the node's own, from ``gluster pool list --xml``);
-``kill PID`` stops it. The volume keeps serving from the other replicas, and
-remembers what the stopped brick missed. ``gluster volume start VOL force`` starts
-the bricks that are not running; the self-heal daemon then copies what was
-written meanwhile.
+The node's brick is the one ``gluster volume info --xml`` gives its own peer UUID
+(``gluster pool list --xml`` names it ``localhost``); its process id comes from
+``gluster volume status all --xml``, and ``kill PID`` stops it. The volume keeps
+serving from the other replicas, and remembers what the stopped brick missed.
+``gluster volume start VOL force`` starts the bricks that are not running; the
+self-heal daemon then copies what was written meanwhile.
 """
 
 from __future__ import annotations
 
-from workshop.errors import NotReady, UsageError
-from workshop.faults.gluster import (
-    GLUSTER,
-    Brick,
-    GlusterReplyError,
-    own_uuid,
-    parse_volume_list,
-    parse_volume_status,
-    run_xml,
-)
+from workshop.errors import NotReady
+from workshop.faults.gluster import brick_processes, node_brick
 from workshop.faults.handle import Fault, inject
 from workshop.faults.health import observe, wait_whole
 from workshop.faults.power import RESTORE_TIMEOUT, running_node
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
-from workshop.steps.gluster import VOLUME
-from workshop.steps.shell import sh
+from workshop.steps.commands import sh
+from workshop.steps.gluster import GLUSTER, VOLUME
+from workshop.steps.gluster_parse import BrickProcess
 
-__all__ = ["node_brick", "stop_brick"]
+__all__ = ["stop_brick"]
 
 #: Seconds for a killed brick to show as offline, and for ``volume start force``.
 BRICK_TIMEOUT = 60.0
 
 
-def _volume_status(lab: RemoteLab, name: str, volume: str) -> list[Brick]:
-    """Bricks of ``volume`` as node ``name`` sees them.
-
-    Raises:
-        UsageError: No such volume (the message lists the volumes there are).
-    """
-    try:
-        return parse_volume_status(run_xml(lab, name, ["volume", "status", volume]))
-    except GlusterReplyError as exc:
-        if "does not exist" not in exc.op_errstr:
-            raise
-        volumes = parse_volume_list(run_xml(lab, name, ["volume", "list"]))
-        choices = volumes or ["(none: lab.require('gluster') builds one)"]
-        raise UsageError.choice("volume", volume, choices) from exc
+def _process(lab: RemoteLab, name: str, brick: str) -> BrickProcess | None:
+    """Brick ``host:path`` as ``gluster volume status`` on the node shows it (``None``: not)."""
+    return next((p for p in brick_processes(lab, name) if f"{p.host}:{p.path}" == brick), None)
 
 
-def node_brick(lab: RemoteLab, name: str, volume: str) -> Brick:
-    """The brick of ``volume`` that node ``name`` holds.
-
-    Raises:
-        UsageError: No such volume, or the node holds none of its bricks.
-        NotReady: GlusterFS is not installed on the node.
-    """
-    bricks = _volume_status(lab, name, volume)
-    uuid = own_uuid(run_xml(lab, name, ["pool", "list"]))
-    mine = [brick for brick in bricks if brick.peer_id == uuid]
-    if not mine:
-        held = ", ".join(brick.name for brick in bricks) or "(none listed)"
-        raise UsageError(f"{name} holds no brick of volume {volume}; its bricks are: {held}")
-    return mine[0]
-
-
-def _brick_now(lab: RemoteLab, name: str, brick: Brick) -> Brick | None:
-    """The brick as the node sees it now (``None``: not listed)."""
-    for now in _volume_status(lab, name, brick.volume):
-        if now.name == brick.name:
-            return now
-    return None
+def _stopped(process: BrickProcess | None) -> bool:
+    return process is None or not process.online
 
 
 def stop_brick(
@@ -101,29 +63,29 @@ def stop_brick(
             brick is not running already.
     """
     running_node(lab, name, "stop a brick on")
-    brick = node_brick(lab, name, volume)
-    if brick.pid is None:
+    brick = node_brick(lab, name, volume).name
+    process = _process(lab, name, brick)
+    if process is None or not process.online or process.pid is None:
         raise NotReady(
-            f"brick {brick.name} of {volume} is not running already: start it with "
+            f"brick {brick} of {volume} is not running already: start it with "
             f"`gluster volume start {volume} force`, then try again."
         )
-    pid = brick.pid
+    pid = process.pid
     before = observe(lab, name)
 
     def do() -> str:
         lab.run(sh("kill", pid), on=name, sudo=True, timeout=BRICK_TIMEOUT).raise_for_failures()
         poll_until(
-            lambda: _brick_now(lab, name, brick),
-            lambda now: now is None or not now.online,
+            lambda: _process(lab, name, brick),
+            _stopped,
             timeout=BRICK_TIMEOUT,
-            what=f"brick {brick.name} to stop",
+            what=f"brick {brick} to stop",
         )
-        return f"stopped brick {brick.name} of {volume} (`kill {pid}` on {name})"
+        return f"stopped brick {brick} of {volume} (`kill {pid}` on {name})"
 
     def undo() -> str:
-        now = _brick_now(lab, name, brick)
-        done = f"brick {brick.name} was running again"
-        if now is None or not now.online:
+        done = f"brick {brick} was running again"
+        if _stopped(_process(lab, name, brick)):
             start = sh(*GLUSTER, "volume", "start", volume, "force")
             lab.run(start, on=name, sudo=True, timeout=BRICK_TIMEOUT).raise_for_failures()
             done = f"`gluster volume start {volume} force` on {name}"

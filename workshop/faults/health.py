@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 
 from workshop.errors import WorkshopError
-from workshop.faults.gluster import parse_heal_info, parse_volume_status, run_xml
+from workshop.faults.gluster import brick_processes, heal_info, volumes
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
-from workshop.steps.shell import sh
+from workshop.steps.commands import sh
 from workshop.swarm import SwarmReader, SwarmUnavailable
 
 __all__ = ["NodeHealth", "observe", "wait_whole"]
@@ -36,8 +36,9 @@ class NodeHealth:
         answered: Whether the node answered SSH.
         swarm: ``ready`` when a manager lists it Ready (and Reachable, for a
             manager); else what the swarm says (``down``, ``unavailable``...).
-        bricks: Bricks the node sees online, as ``volume host:path``.
-        heal_pending: Entries waiting for heal over its volumes (``None``: unknown).
+        volumes: The started volumes the node knows.
+        bricks: Bricks the node sees online, as ``host:path``.
+        heal_pending: Entries waiting for heal over those volumes (``None``: unknown).
         mounts: Mount points of GlusterFS volumes on the node.
         note: Why the node gave no answer, when it did not.
     """
@@ -45,15 +46,11 @@ class NodeHealth:
     node: str
     answered: bool
     swarm: str
-    bricks: frozenset[str]
-    heal_pending: int | None
-    mounts: frozenset[str]
+    volumes: tuple[str, ...] = ()
+    bricks: frozenset[str] = frozenset()
+    heal_pending: int | None = None
+    mounts: frozenset[str] = frozenset()
     note: str = ""
-
-    @property
-    def volumes(self) -> list[str]:
-        """The volumes of the bricks it sees."""
-        return sorted({brick.split(" ", 1)[0] for brick in self.bricks})
 
     def missing(self, before: NodeHealth) -> list[str]:
         """What ``before`` had and this look has not, in words (empty: whole again)."""
@@ -100,24 +97,31 @@ def _swarm_state(lab: RemoteLab, name: str) -> str:
     return f"{node.status} ({node.manager_status})" if node.is_manager else node.status
 
 
+def _volumes(lab: RemoteLab, name: str) -> tuple[str, ...]:
+    try:
+        return tuple(v.name for v in volumes(lab, name) if v.started)
+    except WorkshopError:  # no gluster, or glusterd not (yet) running
+        return ()
+
+
 def _bricks(lab: RemoteLab, name: str) -> frozenset[str]:
     try:
-        bricks = parse_volume_status(run_xml(lab, name, ["volume", "status", "all"]))
-    except WorkshopError:  # no gluster, no volumes, or glusterd not (yet) running
+        processes = brick_processes(lab, name)
+    except WorkshopError:  # no volume started, or glusterd not (yet) running
         return frozenset()
-    return frozenset(f"{b.volume} {b.name}" for b in bricks if b.online)
+    return frozenset(f"{p.host}:{p.path}" for p in processes if p.online)
 
 
-def _heal_pending(lab: RemoteLab, name: str, volumes: list[str]) -> int | None:
+def _heal_pending(lab: RemoteLab, name: str, volumes: tuple[str, ...]) -> int | None:
     total = 0
     for volume in volumes:
         try:
-            counts = parse_heal_info(run_xml(lab, name, ["volume", "heal", volume, "info"]))
-        except WorkshopError:  # not a replicated volume, or a brick does not answer
+            bricks = heal_info(lab, name, volume)
+        except WorkshopError:  # not a replicated volume, or glusterd does not answer
             return None
-        if not all(c.connected and c.entries is not None for c in counts):
+        if not all(b.connected and b.entries is not None for b in bricks):
             return None
-        total += sum(c.entries or 0 for c in counts)
+        total += sum(b.entries or 0 for b in bricks)
     return total
 
 
@@ -132,21 +136,21 @@ def _mounts(lab: RemoteLab, name: str) -> frozenset[str] | None:
     return frozenset(str(fs["target"]) for fs in found)
 
 
-def observe(lab: RemoteLab, name: str, volumes: list[str] | None = None) -> NodeHealth:
+def observe(lab: RemoteLab, name: str, volumes: tuple[str, ...] | None = None) -> NodeHealth:
     """Look at one node: swarm, bricks it sees, heals of ``volumes``, mounts.
 
     Args:
         lab: The lab.
         name: The node.
-        volumes: Volumes to ask about heals (default: those of the bricks it sees).
+        volumes: Volumes to ask about heals (default: the started volumes it knows).
     """
     swarm = _swarm_state(lab, name)
     mounts = _mounts(lab, name)
     if mounts is None:
-        return NodeHealth(name, False, swarm, frozenset(), None, frozenset(), "no SSH answer")
+        return NodeHealth(name, False, swarm, note="no SSH answer")
+    known = _volumes(lab, name) if volumes is None else volumes
     bricks = _bricks(lab, name)
-    seen = sorted({brick.split(" ", 1)[0] for brick in bricks}) if volumes is None else volumes
-    return NodeHealth(name, True, swarm, bricks, _heal_pending(lab, name, seen), mounts)
+    return NodeHealth(name, True, swarm, known, bricks, _heal_pending(lab, name, known), mounts)
 
 
 def wait_whole(
@@ -163,7 +167,7 @@ def wait_whole(
         try:
             now = observe(lab, before.node, before.volumes)
         except WorkshopError as exc:  # a manager mid-election, a half-started daemon
-            return NodeHealth(before.node, False, "", frozenset(), None, frozenset(), str(exc))
+            return NodeHealth(before.node, False, "", note=str(exc))
         gaps = now.missing(before)
         if gaps:
             progress(f"{before.node}: " + "; ".join(gaps))

@@ -22,7 +22,7 @@ from workshop.faults.health import observe, wait_whole
 from workshop.faults.power import RESTORE_TIMEOUT, running_node
 from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
-from workshop.steps.shell import sh, shell_line
+from workshop.steps.commands import sh, shell_line
 
 __all__ = ["TABLE", "cut_network", "cut_rules", "ssh_peer"]
 
