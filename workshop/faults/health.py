@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from workshop.errors import WorkshopError
+from workshop.errors import CommandFailed, WorkshopError
 from workshop.faults.gluster import brick_processes, heal_info, volumes
+from workshop.lab import RunResult
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.commands import sh
 from workshop.swarm import SwarmReader, SwarmUnavailable
 
-__all__ = ["NodeHealth", "observe", "wait_whole"]
+__all__ = ["NodeHealth", "observe", "stdout_json", "wait_whole"]
 
 #: Seconds for one read-only command on the node.
 PROBE_TIMEOUT = 60.0
@@ -125,6 +127,28 @@ def _heal_pending(lab: RemoteLab, name: str, volumes: tuple[str, ...]) -> int | 
     return total
 
 
+def stdout_json(result: RunResult) -> dict[str, Any]:
+    """A command's JSON answer as a dict.
+
+    Raises:
+        CommandFailed: The answer is not a JSON object.
+    """
+    try:
+        answer = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise CommandFailed(
+            result.command,
+            result.node,
+            result.rc,
+            result.stdout,
+            result.stderr,
+            hint="It did not answer with a JSON object.",
+        )
+    return answer
+
+
 def _mounts(lab: RemoteLab, name: str) -> frozenset[str] | None:
     command = sh("findmnt", "--json", "--types", "fuse.glusterfs", "--output", "TARGET")
     result = lab.run(command, on=name, sudo=True, timeout=PROBE_TIMEOUT)[0]
@@ -132,7 +156,7 @@ def _mounts(lab: RemoteLab, name: str) -> frozenset[str] | None:
         return None
     if not result.stdout.strip():  # findmnt found nothing (exit code 1)
         return frozenset()
-    found = json.loads(result.stdout).get("filesystems", [])
+    found = stdout_json(result).get("filesystems", [])
     return frozenset(str(fs["target"]) for fs in found)
 
 

@@ -13,12 +13,11 @@ from another node, the cut would cut the kit off too: the fault is refused.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Sequence
 
 from workshop.errors import CommandFailed, NotReady, UsageError
 from workshop.faults.handle import Fault, inject
-from workshop.faults.health import observe, wait_whole
+from workshop.faults.health import observe, stdout_json, wait_whole
 from workshop.faults.power import RESTORE_TIMEOUT, running_node
 from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
@@ -123,7 +122,7 @@ def _tables(lab: RemoteLab, name: str) -> list[str]:
             "installs it (or `apt-get install nftables` on the node)."
         )
     result.raise_for_failure()
-    listed = json.loads(result.stdout).get("nftables", [])
+    listed = stdout_json(result).get("nftables", [])
     return [item["table"]["name"] for item in listed if "table" in item]
 
 
