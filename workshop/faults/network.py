@@ -82,6 +82,7 @@ def ssh_peer(lab: RemoteLab, name: str) -> tuple[str, str]:
         CommandFailed: The node's SSH server does not say (no ``SSH_CONNECTION``).
     """
     command = sh("printenv", "SSH_CONNECTION")
+    # Not through sudo: sudo resets the environment, SSH_CONNECTION with it.
     result = lab.run(command, on=name, timeout=NFT_TIMEOUT)[0]
     result.raise_for_failure()
     fields = result.stdout.split()
