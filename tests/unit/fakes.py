@@ -391,23 +391,14 @@ class RecordedReader(SwarmReader):
         return next((out for start, out in self.answers.items() if line.startswith(start)), "")
 
 
-# --- gluster: heal info with a node down ----------------------------------------------
+# --- gluster: heal info with a brick down ---------------------------------------------
 def heal_info_node_down() -> str:
-    """``heal-info.xml`` changed to what gluster said with node-3 powered off.
+    """``volume heal swarm-data info --xml`` recorded with node-3's brick down.
 
-    No ``--xml`` answer was recorded with a node down; the values are those of the
-    text answer recorded then (glusterfs 10.3): two entries pending on gluster-1 and
-    gluster-2, and gluster-3 ``Transport endpoint is not connected`` with ``-`` entries.
+    Two entries pending on gluster-1 and gluster-2 (a file written meanwhile, and the
+    volume's root), and gluster-3 ``Transport endpoint is not connected``.
     """
-    import xml.etree.ElementTree as ET
-
-    root = ET.fromstring((GLUSTER_DATA / "heal-info.xml").read_text())
-    *up, down = root.iterfind("healInfo/bricks/brick")
-    for brick in up:
-        brick.findall("numberOfEntries")[0].text = "2"
-    down.findall("status")[0].text = "Transport endpoint is not connected"
-    down.findall("numberOfEntries")[0].text = "-"
-    return ET.tostring(root, encoding="unicode")
+    return (GLUSTER_DATA / "heal-info-brick-3-down.xml").read_text()
 
 
 # --- SSH edges: a real SSH server on loopback, and a connection that raises -----------
