@@ -597,3 +597,219 @@ class PoweredVagrantSource(FakeVagrantSource):
 
     def start(self, names: Sequence[str], progress: object = None) -> None:
         self._set(names, "start", "running")
+
+
+# --- Swarm read model and dashboard: labs whose managers answer from recordings ---------
+# Self-contained: the imports below are used only by the fakes after them.
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from workshop.errors import UnknownNode  # noqa: E402
+from workshop.swarm.snapshot import MARK as SNAPSHOT_MARK  # noqa: E402
+from workshop.swarm.snapshot import section_header  # noqa: E402
+
+
+def is_snapshot(command: str) -> bool:
+    """Whether a command is the swarm snapshot's shell line (one round trip)."""
+    return SNAPSHOT_MARK in command
+
+
+def running_only(text: str) -> str:
+    """The lines of a ``docker service ps`` JSON recording whose desired state is Running."""
+    return "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if line.strip() and json.loads(line)["DesiredState"] == "Running"
+    )
+
+
+def snapshot_output(node_ls: str, node_inspect: str, service_ls: str, service_ps: str) -> str:
+    """What the snapshot command prints, assembled from recordings of each command.
+
+    The real command prints the same sections (see tests/data/swarm/snapshot*.txt).
+    """
+    parts = {
+        "node-ls": node_ls,
+        "node-inspect": node_inspect,
+        "service-ls": service_ls,
+        "service-ps": service_ps,
+    }
+    text = "".join(f"{section_header(name)}\n{body}" for name, body in parts.items())
+    return f"{text}{section_header('end')}\n"
+
+
+@dataclass(frozen=True)
+class FakeManager:
+    """A lab node as the swarm reader needs it: a name."""
+
+    name: str
+
+
+ManagerAnswer = Callable[[str], RunResult]
+
+
+class FakeManagersLab:
+    """Managers node-1 and node-2 (and any other named); each answers through a function.
+
+    Args:
+        answers: Node name (``node_1`` for ``node-1``) -> function of the command.
+    """
+
+    def __init__(self, **answers: ManagerAnswer) -> None:
+        self.answers = {name.replace("_", "-"): answer for name, answer in answers.items()}
+        self.calls: list[tuple[str, str, bool, float]] = []
+
+    @property
+    def managers(self) -> list[FakeManager]:
+        return [FakeManager("node-1"), FakeManager("node-2")]
+
+    def run(
+        self, command: str, on: str | list[str] = "all", sudo: bool = False, timeout: float = 60
+    ) -> Results:
+        assert isinstance(on, str)
+        if on not in self.answers:
+            raise UnknownNode(on, self.answers)
+        self.calls.append((on, command, sudo, timeout))
+        return Results([self.answers[on](command)])
+
+    @property
+    def asked(self) -> list[str]:
+        """The nodes asked, in order."""
+        return [node for node, *_ in self.calls]
+
+
+class FakeDashboardLab:
+    """Three nodes; managers answer docker reads from the real recordings.
+
+    ``replicas`` (service -> desired) changes with ``docker service scale``;
+    ``answer`` may be replaced to simulate failures.
+    """
+
+    SUBNET = "192.168.60"
+
+    def __init__(self, node_ls: str = "node-ls.jsonl") -> None:
+        self.states = {"node-1": "running", "node-2": "running", "node-3": "running"}
+        self.node_ls = node_ls
+        self.replicas = {"hello": 3, "helloworld": 6}
+        self.calls: list[tuple[str, str]] = []
+        self.power: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.answer: Callable[[str, str], RunResult] = self.recorded
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [
+            Node(
+                name,
+                "manager" if name != "node-3" else "worker",
+                f"{self.SUBNET}.{10 + i}",
+                SSHEndpoint("127.0.0.1", 2200 + i, "vagrant"),
+                state,
+            )
+            for i, (name, state) in enumerate(sorted(self.states.items()), start=1)
+        ]
+
+    @property
+    def managers(self) -> list[Node]:
+        return [n for n in self.nodes if n.is_manager]
+
+    def run(
+        self, command: str, on: str = "all", *, sudo: bool = False, timeout: float = 60
+    ) -> Results:
+        names = list(self.states) if on == "all" else [on]
+        if on != "all" and on not in self.states:
+            raise UnknownNode(on, self.states)
+        with self.lock:
+            self.calls.append((on, command))
+        return Results([self.answer(name, command) for name in names])
+
+    def halt(self, name: str) -> FakeDashboardLab:
+        self.power.append(("halt", name))
+        self.states[name] = "stopped"
+        return self
+
+    def start(self, name: str) -> FakeDashboardLab:
+        self.power.append(("start", name))
+        self.states[name] = "running"
+        return self
+
+    @property
+    def commands(self) -> list[str]:
+        return [command for _, command in self.calls]
+
+    def service_ls(self) -> str:
+        """The service ls recording, with every service at its wanted replicas."""
+        lines = []
+        for line in (SWARM_DATA / "service-ls.jsonl").read_text().splitlines():
+            obj = json.loads(line)
+            n = self.replicas[obj["Name"]]
+            obj["Replicas"] = f"{n}/{n}"
+            lines.append(json.dumps(obj))
+        return "\n".join(lines) + "\n"
+
+    def service_ps(self, names: Sequence[str]) -> str:
+        """Running tasks of the services named, from their recordings."""
+        texts = (SWARM_DATA / f"service-ps-{name}.jsonl" for name in names)
+        return running_only("".join(path.read_text() for path in texts))
+
+    def snapshot(self) -> str:
+        """The snapshot's answer: every recording, the tasks of every service."""
+        return snapshot_output(
+            (SWARM_DATA / self.node_ls).read_text(),
+            (SWARM_DATA / "node-inspect.json").read_text(),
+            self.service_ls(),
+            self.service_ps(list(self.replicas)),
+        )
+
+    def recorded(self, node: str, command: str) -> RunResult:
+        if is_snapshot(command):
+            return result(node, command, stdout=self.snapshot())
+        if command.startswith("docker node ls"):
+            return result(node, command, stdout=(SWARM_DATA / self.node_ls).read_text())
+        if command.startswith("docker node inspect"):
+            text = (SWARM_DATA / "node-inspect.json").read_text()
+            return result(node, command, stdout=text)
+        if command.startswith("docker service ls"):
+            return result(node, command, stdout=self.service_ls())
+        if command.startswith("docker service ps"):
+            names = [w for w in command.split()[3:] if w in self.replicas]
+            return result(node, command, stdout=self.service_ps(names))
+        if command.startswith("docker service scale"):
+            service, _, count = command.split()[-1].partition("=")
+            self.replicas[service] = int(count)
+            return result(node, command, stdout=f"{service} scaled to {count}\n")
+        if command.startswith(("docker node update", "docker node promote")):
+            return result(node, command, stdout=command.split()[-1] + "\n")
+        if command.startswith("for a in"):
+            return result(node, command, stdout=self.curl_output(command))
+        if command.startswith("docker ps"):
+            hosts = {"node-1": "c0ffee000001\n", "node-2": "c0ffee000002\n", "node-3": ""}
+            return result(node, command, stdout=hosts[node])
+        return result(node, command, rc=1, stderr=f"unexpected command {command}\n")
+
+    @classmethod
+    def curl_output(cls, command: str) -> str:
+        addresses = command.split(";")[0].split()[3:]
+        answer = {
+            f"{cls.SUBNET}.11": "c0ffee000001",
+            f"{cls.SUBNET}.12": "c0ffee000002",
+            f"{cls.SUBNET}.13": "!",
+        }
+        return "".join(f"{a} {answer[a]}\n" for a in addresses)
+
+
+@dataclass(frozen=True)
+class FakePlannedNode:
+    """A lab node as the topology drawing needs it."""
+
+    name: str
+    role: str
+    address: str
+    state: str = "running"
+
+
+@dataclass(frozen=True)
+class FakePlannedLab:
+    """A lab as the topology drawing needs it: its nodes."""
+
+    nodes: tuple[FakePlannedNode, ...]

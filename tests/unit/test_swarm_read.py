@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import result
-from workshop.errors import CommandFailed, NodeUnreachable, UnknownNode, WorkshopError
-from workshop.lab.results import Results, RunResult
+from tests.unit.fakes import (
+    FakeManagersLab,
+    ManagerAnswer,
+    is_snapshot,
+    result,
+    running_only,
+    snapshot_output,
+)
+from workshop.errors import CommandFailed, NodeUnreachable, WorkshopError
+from workshop.lab.results import RunResult
 from workshop.swarm import Quorum, SwarmReader, SwarmUnavailable
 from workshop.swarm.read import classify_failure
 
@@ -27,18 +32,14 @@ NOT_MANAGER = (
     "promote the current node to a manager.\n"
 )
 
-Answer = Callable[[str], RunResult]
-
-
-@dataclass(frozen=True)
-class FakeNode:
-    name: str
-
 
 def recorded(
     node: str, node_ls: str = "node-ls-draft.jsonl", extra: dict[str, str] | None = None
-) -> Answer:
-    """A manager answering from recorded files (``extra``: command prefix -> text)."""
+) -> ManagerAnswer:
+    """A manager answering from recorded files (``extra``: command prefix -> text).
+
+    The snapshot gets every recording, and the ``docker service ps`` texts of ``extra``.
+    """
 
     def answer(command: str) -> RunResult:
         files = {
@@ -49,62 +50,44 @@ def recorded(
                 DATA / "service-ps-helloworld-draft.jsonl"
             ).read_text(),
         }
-        for prefix, text in [*(extra or {}).items(), *files.items()]:
+        pairs = [*(extra or {}).items(), *files.items()]
+        keep = running_only if "desired-state=running" in command else str
+        if is_snapshot(command):
+            tasks = "".join(
+                text for prefix, text in pairs if prefix.startswith("docker service ps")
+            )
+            snapshot = snapshot_output(
+                files["docker node ls"],
+                files["docker node inspect"],
+                files["docker service ls"],
+                keep(tasks),
+            )
+            return result(node, command, stdout=snapshot)
+        for prefix, text in pairs:
             if command.startswith(prefix):
-                if "desired-state=running" in command:
-                    text = "".join(
-                        line
-                        for line in text.splitlines(keepends=True)
-                        if json.loads(line)["DesiredState"] == "Running"
-                    )
-                return result(node, command, stdout=text)
+                return result(node, command, stdout=keep(text))
         return result(node, command, rc=1, stderr=f"Error: No such service: {command}\n")
 
     return answer
 
 
-def unreachable(node: str) -> Answer:
+def unreachable(node: str) -> ManagerAnswer:
     return lambda command: result(node, command, rc=None, error="timed out after 7 s")
 
 
-def says(node: str, stderr: str) -> Answer:
+def says(node: str, stderr: str) -> ManagerAnswer:
     return lambda command: result(node, command, rc=1, stderr=stderr)
 
 
-def raises(node: str) -> Answer:
+def raises(node: str) -> ManagerAnswer:
     def answer(command: str) -> RunResult:
         raise NodeUnreachable(node, "192.168.56.11", "Connection refused")
 
     return answer
 
 
-class FakeLab:
-    """Managers node-1 and node-2; each answers through a function of the command."""
-
-    def __init__(self, **answers: Answer) -> None:
-        self.answers = {name.replace("_", "-"): answer for name, answer in answers.items()}
-        self.calls: list[tuple[str, str, bool, float]] = []
-
-    @property
-    def managers(self) -> list[FakeNode]:
-        return [FakeNode("node-1"), FakeNode("node-2")]
-
-    def run(
-        self, command: str, on: str | list[str] = "all", sudo: bool = False, timeout: float = 60
-    ) -> Results:
-        assert isinstance(on, str)
-        if on not in self.answers:
-            raise UnknownNode(on, self.answers)
-        self.calls.append((on, command, sudo, timeout))
-        return Results([self.answers[on](command)])
-
-    @property
-    def asked(self) -> list[str]:
-        return [node for node, *_ in self.calls]
-
-
 def test_reads_nodes_with_addresses_from_first_manager() -> None:
-    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     nodes = SwarmReader(lab, timeout=7).nodes()
     assert [(n.hostname, n.address) for n in nodes] == [
         ("node-1", "192.168.56.11"),
@@ -128,8 +111,8 @@ def test_reads_nodes_with_addresses_from_first_manager() -> None:
     ],
     ids=["unreachable", "raises-unreachable", "not-a-manager", "no-leader"],
 )
-def test_fails_over_to_next_manager(first: Answer) -> None:
-    lab = FakeLab(node_1=first, node_2=recorded("node-2"))
+def test_fails_over_to_next_manager(first: ManagerAnswer) -> None:
+    lab = FakeManagersLab(node_1=first, node_2=recorded("node-2"))
     reader = SwarmReader(lab, timeout=7)
     services = reader.services()
     assert [s.name for s in services] == ["helloworld", "web", "agent"]
@@ -141,7 +124,7 @@ def test_fails_over_to_next_manager(first: Answer) -> None:
 
 
 def test_error_names_every_manager_when_all_fail() -> None:
-    lab = FakeLab(node_1=unreachable("node-1"), node_2=says("node-2", NO_LEADER))
+    lab = FakeManagersLab(node_1=unreachable("node-1"), node_2=says("node-2", NO_LEADER))
     with pytest.raises(SwarmUnavailable) as caught:
         SwarmReader(lab).services()
     error = caught.value
@@ -155,14 +138,16 @@ def test_error_names_every_manager_when_all_fail() -> None:
 
 
 def test_command_that_did_not_finish_fails_over() -> None:
-    lab = FakeLab(node_1=lambda c: result("node-1", c, rc=None), node_2=says("node-2", NOT_MANAGER))
+    lab = FakeManagersLab(
+        node_1=lambda c: result("node-1", c, rc=None), node_2=says("node-2", NOT_MANAGER)
+    )
     with pytest.raises(SwarmUnavailable, match="node-1: did not finish within 3 s"):
         SwarmReader(lab, timeout=3).nodes()
     assert lab.asked == ["node-1", "node-2"]
 
 
 def test_failure_of_the_command_itself_is_not_failed_over() -> None:
-    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     with pytest.raises(CommandFailed) as caught:
         SwarmReader(lab).tasks("nope")
     assert caught.value.node == "node-1" and caught.value.rc == 1
@@ -170,7 +155,7 @@ def test_failure_of_the_command_itself_is_not_failed_over() -> None:
 
 
 def test_tasks_filter_on_desired_state() -> None:
-    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     reader = SwarmReader(lab)
     assert len(reader.tasks("helloworld")) == 5
     assert "--filter desired-state=running" in lab.calls[-1][1]
@@ -180,7 +165,7 @@ def test_tasks_filter_on_desired_state() -> None:
 
 
 def test_replica_distribution_counts_running_tasks_per_node() -> None:
-    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     reader = SwarmReader(lab)
     assert reader.replica_distribution("helloworld") == {"node-1": 2, "node-2": 1, "node-3": 1}
     # helloworld.5 is still preparing on node-2
@@ -208,7 +193,7 @@ WEB_PS = "".join(
 
 def test_distribution_includes_nodes_without_tasks_and_marks() -> None:
     answer = recorded("node-1", "node-ls-faults-draft.jsonl", {"docker service ps web": WEB_PS})
-    lab = FakeLab(node_1=answer, node_2=answer)
+    lab = FakeManagersLab(node_1=answer, node_2=answer)
     distribution = SwarmReader(lab).replica_distribution("web")
     assert dict(distribution) == {"node-1": 2, "node-2": 1, "node-3": 0}
     assert list(distribution) == ["node-1", "node-2", "node-3"]
@@ -223,7 +208,7 @@ def test_distribution_includes_nodes_without_tasks_and_marks() -> None:
 
 def test_distributions_of_all_services_share_one_service_ps() -> None:
     answer = recorded("node-1", extra={"docker service ps helloworld web agent": WEB_PS})
-    lab = FakeLab(node_1=answer, node_2=answer)
+    lab = FakeManagersLab(node_1=answer, node_2=answer)
     distributions = SwarmReader(lab).distributions()
     assert list(distributions) == ["helloworld", "web", "agent"]
     assert distributions["web"] == {"node-1": 2, "node-2": 1, "node-3": 0}
@@ -232,7 +217,7 @@ def test_distributions_of_all_services_share_one_service_ps() -> None:
 
 
 def test_leader_and_quorum() -> None:
-    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     reader = SwarmReader(lab)
     leader = reader.leader()
     assert leader is not None and leader.hostname == "node-1"
@@ -243,14 +228,14 @@ def test_leader_and_quorum() -> None:
 
 def test_quorum_after_a_manager_failed() -> None:
     answer = recorded("node-2", "node-ls-faults-draft.jsonl")
-    lab = FakeLab(node_1=unreachable("node-1"), node_2=answer)
+    lab = FakeManagersLab(node_1=unreachable("node-1"), node_2=answer)
     quorum = SwarmReader(lab).quorum()
     assert quorum == Quorum(managers=3, reachable=2, leader="node-2")
     assert quorum.summary == "quorum OK, tolerates no failure"
 
 
 def test_quorum_without_a_leader_is_estimated() -> None:
-    lab = FakeLab(node_1=unreachable("node-1"), node_2=says("node-2", NO_LEADER))
+    lab = FakeManagersLab(node_1=unreachable("node-1"), node_2=says("node-2", NO_LEADER))
     reader = SwarmReader(lab)
     quorum = reader.quorum()
     assert quorum == Quorum(managers=2, reachable=1, leader=None)
@@ -261,21 +246,21 @@ def test_quorum_without_a_leader_is_estimated() -> None:
 
 
 def test_quorum_without_any_answer_raises() -> None:
-    lab = FakeLab(node_1=unreachable("node-1"), node_2=unreachable("node-2"))
+    lab = FakeManagersLab(node_1=unreachable("node-1"), node_2=unreachable("node-2"))
     with pytest.raises(SwarmUnavailable) as caught:
         SwarmReader(lab).quorum()
     assert not caught.value.no_leader
 
 
 def test_sample_counts_running_tasks_and_leader() -> None:
-    lab = FakeLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=recorded("node-1"), node_2=recorded("node-2"))
     sample = SwarmReader(lab).sample("helloworld", t=3.0)
     assert (sample.t, sample.running, sample.leader, sample.event) == (3.0, 4, "node-1", None)
 
 
 def test_managers_learned_from_the_swarm_are_asked_too() -> None:
     faults = recorded("node-2", "node-ls-faults-draft.jsonl")
-    lab = FakeLab(
+    lab = FakeManagersLab(
         node_1=recorded("node-1", "node-ls-faults-draft.jsonl"),
         node_2=faults,
         node_3=recorded("node-3", "node-ls-faults-draft.jsonl"),
@@ -318,7 +303,7 @@ def test_classify_failure_of_the_command_itself() -> None:
 
 def test_a_learned_manager_the_lab_does_not_know_is_reported() -> None:
     faults = recorded("node-1", "node-ls-faults-draft.jsonl")
-    lab = FakeLab(node_1=faults, node_2=recorded("node-2"))
+    lab = FakeManagersLab(node_1=faults, node_2=recorded("node-2"))
     reader = SwarmReader(lab)
     reader.nodes()
     lab.answers["node-1"] = unreachable("node-1")
