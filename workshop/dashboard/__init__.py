@@ -16,10 +16,12 @@ from workshop.dashboard.plots import (
     replica_map,
     request_histogram,
 )
+from workshop.dashboard.quorum_widget import QuorumGauge
+from workshop.dashboard.requests_widget import RequestSampler
 from workshop.dashboard.sampling import RequestSample, sample_requests
 from workshop.dashboard.timeline import FaultTimeline, record_timeline
 from workshop.dashboard.topology import topology
-from workshop.dashboard.widgets import QuorumGauge, RequestSampler, SwarmDashboard
+from workshop.dashboard.widgets import SwarmDashboard
 
 __all__ = [
     "DashboardState",

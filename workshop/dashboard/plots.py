@@ -37,10 +37,19 @@ MARK_COLOR = "#757575"
 UNKNOWN_NODE = "unknown"
 
 
-def figure_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes, trimmed to what it draws."""
+def figure_png(figure: Figure, *, fast: bool = False) -> bytes:
+    """The figure as PNG bytes, trimmed to what it draws.
+
+    Args:
+        figure: The figure.
+        fast: Skip the trim (a figure with a layout engine already fits its canvas)
+            and compress lightly: for widgets that redraw often.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    if fast:
+        figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+    else:
+        figure.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue()
 
 
@@ -51,8 +60,13 @@ class DashboardFigure(Figure):
         return figure_png(self)
 
 
-def _figure(width: float, height: float) -> DashboardFigure:
-    return DashboardFigure(figsize=(width, height), layout="constrained")
+def _figure(width: float, height: float, figure: Figure | None = None) -> Figure:
+    """A new figure of that size, or ``figure`` cleared and resized (drawn in place)."""
+    if figure is None:
+        return DashboardFigure(figsize=(width, height), layout="constrained")
+    figure.clear()
+    figure.set_size_inches(width, height)
+    return figure
 
 
 def node_label(node: SwarmNode) -> str:
@@ -65,6 +79,7 @@ def replica_map(
     nodes: Sequence[SwarmNode],
     *,
     title: str = "Tasks per node",
+    figure: Figure | None = None,
 ) -> Figure:
     """Stacked bars of tasks per node, one colour per service.
 
@@ -76,12 +91,13 @@ def replica_map(
         distribution: Service -> node hostname -> number of tasks.
         nodes: All swarm nodes (nodes without tasks get an empty column).
         title: Axes title.
+        figure: Draw into this figure (cleared first) instead of a new one.
     """
     by_name = {node.hostname: node for node in nodes}
     hosts = sorted(by_name, key=node_sort_key)
     extra = {h for counts in distribution.values() for h in counts} - set(hosts)
     hosts += sorted(extra, key=node_sort_key)
-    fig = _figure(max(4.0, 1.3 * len(hosts) + 2.5), 3.6)
+    fig = _figure(max(4.0, 1.3 * len(hosts) + 2.5), 3.6, figure)
     ax = fig.add_subplot()
     positions = list(range(len(hosts)))
     bottoms = [0] * len(hosts)
@@ -136,14 +152,15 @@ def replica_map(
     return fig
 
 
-def quorum_gauge(quorum: Quorum) -> Figure:
+def quorum_gauge(quorum: Quorum, *, figure: Figure | None = None) -> Figure:
     """Half-donut gauge of the managers: reachable vs needed for a quorum.
 
     One wedge per manager (``gid`` ``"reachable"`` or ``"unreachable"``), a tick
     where the quorum is reached, and the title from :attr:`Quorum.summary`
-    (``"quorum OK, tolerates 1 failure"`` or ``"NO QUORUM"``).
+    (``"quorum OK, tolerates 1 failure"`` or ``"NO QUORUM"``). ``figure``: draw
+    into this figure (cleared first) instead of a new one.
     """
-    fig = _figure(4.2, 3.0)
+    fig = _figure(4.2, 3.0, figure)
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.set_axis_off()
@@ -207,6 +224,7 @@ def request_histogram(
     replicas: Mapping[str, str],
     *,
     title: str | None = None,
+    figure: Figure | None = None,
 ) -> Figure:
     """Which replica answered how many requests, next to which node they run on.
 
@@ -218,6 +236,7 @@ def request_histogram(
         answers: Container hostname -> requests it answered (a ``Counter``).
         replicas: Container hostname -> node hostname it runs on.
         title: Figure title (default: how many requests and replicas).
+        figure: Draw into this figure (cleared first) instead of a new one.
     """
     containers = sorted(
         set(replicas) | set(answers),
@@ -230,7 +249,7 @@ def request_histogram(
     colors = {node: f"C{index % 10}" for index, node in enumerate(nodes)}
     colors[UNKNOWN_NODE] = IDLE_COLOR
     total = sum(answers.values())
-    fig = _figure(max(6.0, 0.6 * len(containers) + 4.0), 3.6)
+    fig = _figure(max(6.0, 0.6 * len(containers) + 4.0), 3.6, figure)
     left, right = fig.subplots(1, 2, width_ratios=[max(len(containers), 1), max(len(nodes), 1)])
     heights = [answers.get(c, 0) for c in containers]
     left.bar(range(len(containers)), heights, color=[colors[node_of[c]] for c in containers])
