@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +18,14 @@ from tests.unit.fakes import (
     running_only,
     snapshot_output,
 )
-from workshop.errors import CommandFailed, NodeUnreachable, WorkshopError
+from workshop.errors import CommandFailed, NodeUnreachable, UsageError, WorkshopError
 from workshop.lab.results import RunResult
 from workshop.swarm import Quorum, SwarmReader, SwarmUnavailable
 from workshop.swarm.read import classify_failure
+from workshop.swarm.snapshot import parse_snapshot, snapshot_command
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "swarm"
 NO_LEADER = (
     "Error response from daemon: rpc error: code = Unknown desc = The swarm does not "
     "have a leader. It's possible that too few managers are online. Make sure more than "
@@ -310,3 +315,134 @@ def test_a_learned_manager_the_lab_does_not_know_is_reported() -> None:
     lab.answers["node-2"] = unreachable("node-2")
     with pytest.raises(SwarmUnavailable, match="node-3: unknown node 'node-3'"):
         reader.services()
+
+
+# --- the snapshot: one round trip -------------------------------------------------------
+
+FAKE_DOCKER = """#!{python}
+# Answers like docker did when tests/data/swarm/{recording} was recorded; logs its arguments.
+import json, os, sys
+
+parts, name = {{}}, None
+for line in open(os.environ["RECORDING"]):
+    if line.startswith("### workshop-snapshot "):
+        name = line.split()[-1]
+        parts[name] = ""
+    else:
+        parts[name] += line
+args = sys.argv[1:]
+with open(os.environ["DOCKER_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+lines = lambda name: [line for line in parts[name].splitlines() if line.strip()]
+if args[:2] == ["node", "ls"] and args[3] == "{{{{.ID}}}} {{{{json .}}}}":
+    print("\\n".join(json.loads(line)["ID"] + " " + line for line in lines("node-ls")))
+elif args[:2] == ["node", "inspect"]:
+    print(parts["node-inspect"], end="")
+elif args[:2] == ["service", "ls"] and args[3] == "{{{{.Name}}}} {{{{json .}}}}":
+    print("\\n".join(json.loads(line)["Name"] + " " + line for line in lines("service-ls")))
+elif args[:2] == ["service", "ps"]:
+    names = [a for a in args[2:] if not a.startswith("-") and "{{{{" not in a and "=" not in a]
+    for line in lines("service-ps"):
+        if json.loads(line)["Name"].rsplit(".", 1)[0] in names:
+            print(line)
+else:
+    sys.exit(f"unexpected docker {{args}}")
+"""
+
+
+def run_in_a_shell(tmp_path: Path, recording: str, command: str) -> tuple[str, list[list[str]]]:
+    """Run the snapshot's shell line with a `docker` that answers from a recording."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    python = f"{sys.executable} -S"  # no site packages: starts fast
+    docker.write_text(FAKE_DOCKER.format(python=python, recording=recording))
+    docker.chmod(0o755)
+    log = tmp_path / "docker.log"
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "RECORDING": str(DATA / recording),
+        "DOCKER_LOG": str(log),
+    }
+    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("recording", "services", "listed"),
+    [
+        ("snapshot.txt", None, ["readmodel-bench", "registry_registry"]),
+        ("snapshot-readmodel-bench.txt", ["readmodel-bench", "nope"], ["readmodel-bench"]),
+    ],
+)
+def test_snapshot_command_runs_four_docker_commands_in_one_shell(
+    tmp_path: Path, recording: str, services: list[str] | None, listed: list[str]
+) -> None:
+    stdout, calls = run_in_a_shell(tmp_path, recording, snapshot_command(services))
+    assert stdout == (DATA / recording).read_text()  # what the lab printed, byte for byte
+    assert [call[:2] for call in calls] == [
+        ["node", "ls"],
+        ["service", "ls"],
+        ["node", "inspect"],
+        ["service", "ps"],
+    ]
+    node_ids = [n.id for n in parse_snapshot(stdout, services).nodes]
+    assert calls[2][2:] == node_ids
+    options = ["--no-trunc", "--format", "{{json .}}", "--filter", "desired-state=running"]
+    assert calls[3][2:] == options + listed  # the names that exist, nothing else
+
+
+def snapshot_answer(node: str, recording: str = "snapshot.txt") -> ManagerAnswer:
+    """A manager that answers the snapshot with a recording of the real command."""
+
+    def answer(command: str) -> RunResult:
+        if not is_snapshot(command):
+            return result(node, command, rc=1, stderr=f"unexpected command {command}\n")
+        return result(node, command, stdout=(DATA / recording).read_text())
+
+    return answer
+
+
+def test_snapshot_is_one_round_trip_to_one_manager() -> None:
+    lab = FakeManagersLab(node_1=snapshot_answer("node-1"), node_2=snapshot_answer("node-2"))
+    reader = SwarmReader(lab, timeout=7)
+    snapshot = reader.snapshot()
+    assert lab.asked == ["node-1"]
+    _node, command, sudo, timeout = lab.calls[0]
+    assert command == snapshot_command() and sudo is True and timeout == 7
+    assert snapshot.manager == "node-1" and snapshot.leader is not None
+    assert snapshot.distribution("readmodel-bench").total == 30
+
+
+def test_snapshot_fails_over_like_a_single_command() -> None:
+    lab = FakeManagersLab(
+        node_1=says("node-1", NO_LEADER), node_2=snapshot_answer("node-2", "snapshot.txt")
+    )
+    reader = SwarmReader(lab)
+    snapshot = reader.snapshot(["readmodel-bench"])
+    assert lab.asked == ["node-1", "node-2"]
+    assert snapshot.manager == reader.last_manager == "node-2"
+    lab.answers["node-2"] = unreachable("node-2")
+    with pytest.raises(SwarmUnavailable) as caught:
+        reader.snapshot()
+    assert lab.asked[2:] == ["node-2", "node-1"]  # the last to answer is asked first
+    assert caught.value.no_leader
+    assert str(caught.value).startswith("No manager could answer `docker node ls, node inspect")
+
+
+def test_snapshot_learns_managers_the_swarm_reports() -> None:
+    lab = FakeManagersLab(
+        node_1=recorded("node-1", "node-ls-faults-draft.jsonl"), node_2=recorded("node-2")
+    )
+    reader = SwarmReader(lab)
+    reader.snapshot([])
+    assert reader.candidates() == ["node-1", "node-2", "node-3"]
+
+
+def test_distribution_of_a_service_the_swarm_lacks() -> None:
+    lab = FakeManagersLab(node_1=snapshot_answer("node-1"), node_2=snapshot_answer("node-2"))
+    snapshot = SwarmReader(lab).snapshot(["nope"])
+    assert snapshot.read == ()
+    with pytest.raises(UsageError, match="service 'nope' is not valid"):
+        snapshot.distribution("nope")
