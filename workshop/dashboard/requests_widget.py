@@ -11,7 +11,7 @@ import ipywidgets as widgets
 
 from workshop.dashboard.canvas import FigureImage
 from workshop.dashboard.live import DashboardLab, LiveWidget
-from workshop.dashboard.plots import request_histogram
+from workshop.dashboard.sample_plots import request_histogram
 from workshop.dashboard.sampling import RequestSample, check_port, check_requests, sample_requests
 
 __all__ = ["RequestSampler"]

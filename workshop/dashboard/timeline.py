@@ -21,7 +21,7 @@ from collections.abc import Callable
 from matplotlib.figure import Figure
 
 from workshop.dashboard.live import check_interval, png_of
-from workshop.dashboard.plots import fault_timeline
+from workshop.dashboard.sample_plots import fault_timeline
 from workshop.errors import UsageError, WorkshopError
 from workshop.swarm.models import TimelineSample
 from workshop.swarm.read import SwarmLab, SwarmReader
