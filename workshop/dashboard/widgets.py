@@ -146,8 +146,9 @@ class SwarmDashboard(LiveWidget):
         summary = quorum.summary if quorum else "no managers"
         title = f"Tasks per node: {state.service or 'all services'}"
         counts = state.counts
+        drawn = [(node.hostname, node.marks) for node in state.nodes]  # what the map shows
         self.canvas.show(
-            (title, counts, state.nodes),
+            (title, counts, drawn),
             lambda figure: replica_map(counts, state.nodes, title=title, figure=figure),
         )
         self._sync_selector(state)
