@@ -600,7 +600,7 @@ class PoweredVagrantSource(FakeVagrantSource):
 
 
 # --- Swarm read model and dashboard: labs whose managers answer from recordings ---------
-# Self-contained: the imports below are used only by the fakes after them.
+# Besides the module's first imports and SWARM_DATA, the imports below are used only here.
 import threading  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
