@@ -333,6 +333,8 @@ for line in open(os.environ["RECORDING"]):
 args = sys.argv[1:]
 with open(os.environ["DOCKER_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
+if " ".join(args[:2]) == os.environ.get("DOCKER_FAILS"):
+    sys.exit("Error response from daemon: This node is not a swarm manager.")
 lines = lambda name: [line for line in parts[name].splitlines() if line.strip()]
 if args[:2] == ["node", "ls"] and args[3] == "{{{{.ID}}}} {{{{json .}}}}":
     print("\\n".join(json.loads(line)["ID"] + " " + line for line in lines("node-ls")))
@@ -350,8 +352,13 @@ else:
 """
 
 
-def run_in_a_shell(tmp_path: Path, recording: str, command: str) -> tuple[str, list[list[str]]]:
-    """Run the snapshot's shell line with a `docker` that answers from a recording."""
+def run_in_a_shell(
+    tmp_path: Path, recording: str, command: str, fails: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run the snapshot's shell line with a `docker` that answers from a recording.
+
+    ``fails``: the docker command (``"node ls"``) that fails as on a worker.
+    """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     docker = bin_dir / "docker"
@@ -363,10 +370,14 @@ def run_in_a_shell(tmp_path: Path, recording: str, command: str) -> tuple[str, l
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "RECORDING": str(DATA / recording),
         "DOCKER_LOG": str(log),
+        "DOCKER_FAILS": fails,
     }
-    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout, [json.loads(line) for line in log.read_text().splitlines()]
+    return subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+
+
+def docker_calls(tmp_path: Path) -> list[list[str]]:
+    """The arguments of every `docker` that :func:`run_in_a_shell` ran."""
+    return [json.loads(line) for line in (tmp_path / "docker.log").read_text().splitlines()]
 
 
 @pytest.mark.parametrize(
@@ -379,18 +390,26 @@ def run_in_a_shell(tmp_path: Path, recording: str, command: str) -> tuple[str, l
 def test_snapshot_command_runs_four_docker_commands_in_one_shell(
     tmp_path: Path, recording: str, services: list[str] | None, listed: list[str]
 ) -> None:
-    stdout, calls = run_in_a_shell(tmp_path, recording, snapshot_command(services))
+    done = run_in_a_shell(tmp_path, recording, snapshot_command(services))
+    assert done.returncode == 0, done.stderr
+    stdout, calls = done.stdout, docker_calls(tmp_path)
     assert stdout == (DATA / recording).read_text()  # what the lab printed, byte for byte
-    assert [call[:2] for call in calls] == [
-        ["node", "ls"],
-        ["service", "ls"],
-        ["node", "inspect"],
-        ["service", "ps"],
-    ]
+    listings, uses = sorted(c[:2] for c in calls[:2]), sorted(c[:2] for c in calls[2:])
+    assert listings == [["node", "ls"], ["service", "ls"]]  # side by side, then
+    assert uses == [["node", "inspect"], ["service", "ps"]]  # what needs their IDs and names
+    by_kind = {" ".join(call[:2]): call for call in calls}
     node_ids = [n.id for n in parse_snapshot(stdout, services).nodes]
-    assert calls[2][2:] == node_ids
+    assert by_kind["node inspect"][2:] == node_ids
     options = ["--no-trunc", "--format", "{{json .}}", "--filter", "desired-state=running"]
-    assert calls[3][2:] == options + listed  # the names that exist, nothing else
+    assert by_kind["service ps"][2:] == options + listed  # the names that exist, nothing else
+
+
+@pytest.mark.parametrize("fails", ["node ls", "service ls", "node inspect", "service ps"])
+def test_snapshot_command_stops_at_the_first_failure(tmp_path: Path, fails: str) -> None:
+    done = run_in_a_shell(tmp_path, "snapshot.txt", snapshot_command(), fails=fails)
+    assert done.returncode != 0 and "### workshop-snapshot end" not in done.stdout
+    attempt = classify_failure(done.stderr)  # the reader asks another manager
+    assert attempt is not None and attempt.reason.endswith("not a swarm manager.")
 
 
 def snapshot_answer(node: str, recording: str = "snapshot.txt") -> ManagerAnswer:

@@ -12,11 +12,11 @@ line (``### workshop-snapshot node-ls``), then a last marker once all succeeded:
   --filter desired-state=running`` for the services asked for that exist (a name
   the swarm does not have is left out, not an error).
 
-The IDs and names the later commands need come from the first two: they print
-``ID JSON`` and ``NAME JSON`` lines into shell variables, which are printed again
-without the first word. The commands are chained with ``&&``, so the first that
-fails (no leader, not a manager) ends the line with docker's own error, and the
-reader asks another manager just as it does for a single command.
+The two listings run side by side, then the two commands that need their IDs and
+names (the listings print ``ID JSON`` / ``NAME JSON`` lines into files of a
+temporary folder, removed on exit). Every step is chained with ``&&``, so the first
+that fails (no leader, not a manager) ends the line with docker's own error, and
+the reader asks another manager just as it does for a single command.
 :func:`parse_snapshot` splits the answer at the markers and parses each part with
 :mod:`workshop.swarm.parse`.
 """
@@ -73,37 +73,33 @@ def _pipe(*commands: Sequence[str]) -> str:
     return " | ".join(shlex.join(command) for command in commands)
 
 
-def _replay(variable: str) -> str:
-    """Print a shell variable's lines again (``printf '%s\\n' "$n"``)."""
-    return f"printf '%s\\n' \"${variable}\""
-
-
 def _line(steps: Iterable[tuple[str, str]], first: Iterable[str]) -> str:
     """``FIRST && echo MARK && COMMAND && ... && echo END-MARK``.
 
     Args:
-        steps: (section, command) pairs; an empty command leaves the section empty.
-        first: Commands run before the first section (variable assignments).
+        steps: (section, command printing it) pairs.
+        first: Commands run before the first section.
     """
     parts = list(first)
     for name, command in steps:
-        parts.append(shlex.join(["echo", section_header(name)]))
-        if command:
-            parts.append(command)
+        parts += [shlex.join(["echo", section_header(name)]), command]
     parts.append(shlex.join(["echo", section_header(END)]))
     return " && ".join(parts)
 
 
-#: ``n``: one line per node, its ID then its ``node ls`` JSON (one docker call for both).
-_READ_NODES = (
-    "n=$(" + shlex.join(["docker", "node", "ls", "--format", "{{.ID}} " + JSON_FORMAT]) + ")"
-)
-#: ``s``: one line per service, its name then its ``service ls`` JSON.
-_READ_SERVICES = (
-    "s=$(" + shlex.join(["docker", "service", "ls", "--format", "{{.Name}} " + JSON_FORMAT]) + ")"
-)
+def _background(command: str) -> str:
+    """Start ``command`` in the background (``wait $!`` then gives its exit code)."""
+    return f"{{ {command} & }}"
+
+
+#: Into ``nodes``: one line per node, its ID then its ``node ls`` JSON.
+_LIST_NODES = shlex.join(["docker", "node", "ls", "--format", "{{.ID}} " + JSON_FORMAT])
+#: Into ``services``: one line per service, its name then its ``service ls`` JSON.
+_LIST_SERVICES = shlex.join(["docker", "service", "ls", "--format", "{{.Name}} " + JSON_FORMAT])
 _FIRST_WORD = ["cut", "-d", " ", "-f1"]
 _OTHER_WORDS = ["cut", "-d", " ", "-f2-"]
+#: A temporary folder to work in, removed when the shell exits.
+_WORK_IN_TEMP = ["d=$(mktemp -d)", "trap 'rm -rf \"$d\"' EXIT", 'cd "$d"']
 
 
 def snapshot_command(services: Sequence[str] | None = None, desired: str | None = "running") -> str:
@@ -117,19 +113,28 @@ def snapshot_command(services: Sequence[str] | None = None, desired: str | None 
     if desired is not None:
         ps += ["--filter", f"desired-state={desired}"]
     if services is None:
-        pick = _FIRST_WORD
+        pick = [*_FIRST_WORD, "services"]
     else:  # exact names (service names have no spaces): " a b " contains " a "
         wanted = " " + " ".join(services) + " "
-        pick = ["awk", "-v", f"want={wanted}", 'index(want, " " $1 " ") { print $1 }']
-    tasks = "" if services is not None and not services else f"{_replay('s')} | {_pipe(pick, ps)}"
-    inspect = ["xargs", "docker", "node", "inspect"]
-    steps = [
-        (NODE_LS, f"{_replay('n')} | {_pipe(_OTHER_WORDS)}"),
-        (NODE_INSPECT, f"{_replay('n')} | {_pipe(_FIRST_WORD, inspect)}"),
-        (SERVICE_LS, f"{_replay('s')} | {_pipe(_OTHER_WORDS)}"),
-        (SERVICE_PS, tasks),
+        pick = ["awk", "-v", f"want={wanted}", 'index(want, " " $1 " ") { print $1 }', "services"]
+    tasks = ": >tasks" if services is not None and not services else f"{_pipe(pick, ps)} >tasks"
+    inspect = f"{_pipe([*_FIRST_WORD, 'nodes'], ['xargs', 'docker', 'node', 'inspect'])} >inspect"
+    run = [
+        *_WORK_IN_TEMP,
+        _background(f"{_LIST_SERVICES} >services"),
+        f"{_LIST_NODES} >nodes",
+        "wait $!",
+        _background(inspect),
+        tasks,
+        "wait $!",
     ]
-    return _line(steps, [_READ_NODES, _READ_SERVICES])
+    show = [
+        (NODE_LS, shlex.join([*_OTHER_WORDS, "nodes"])),
+        (NODE_INSPECT, "cat inspect"),
+        (SERVICE_LS, shlex.join([*_OTHER_WORDS, "services"])),
+        (SERVICE_PS, "cat tasks"),
+    ]
+    return _line(show, run)
 
 
 def split_sections(text: str) -> dict[str, str]:
