@@ -10,7 +10,7 @@
 
 Each widget reads through a :class:`~workshop.swarm.SwarmReader`, so it keeps
 working while the leader is down; a dashboard refresh is one round trip to one
-manager (:func:`~workshop.dashboard.reading.read_dashboard`). ``refresh()`` reads,
+manager (:func:`~workshop.dashboard.control.read_state`). ``refresh()`` reads,
 redraws the same figure in place when the picture changed, and returns the data
 drawn (tests call it directly); buttons run their work on a background thread.
 """
@@ -28,6 +28,7 @@ from workshop.dashboard.control import (
     check_availability,
     check_replicas,
     check_service,
+    read_state,
     scale_service,
     set_availability,
     wait_for_replicas,
@@ -35,7 +36,6 @@ from workshop.dashboard.control import (
 from workshop.dashboard.live import DashboardLab, LiveWidget
 from workshop.dashboard.plots import replica_map
 from workshop.dashboard.quorum_widget import QuorumGauge
-from workshop.dashboard.reading import read_dashboard
 from workshop.dashboard.requests_widget import RequestSampler
 from workshop.errors import UnknownNode, UsageError
 from workshop.lab.results import node_sort_key
@@ -126,7 +126,7 @@ class SwarmDashboard(LiveWidget):
         """
         with self._refresh_lock:
             try:
-                state = read_dashboard(self.reader, self.service)
+                state = read_state(self.reader, self.service)
             except Exception as exc:
                 self.show_error(exc)
                 raise
@@ -251,7 +251,7 @@ class SwarmDashboard(LiveWidget):
 
     # --- actions (also callable from code; they block) ------------------------------
     def _known_services(self) -> list[str]:
-        state = self.state or read_dashboard(self.reader)
+        state = self.state or read_state(self.reader)
         return state.service_names
 
     def scale(
