@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.unit.fakes import Recording, recorded_lab, same_answer
 from workshop import checks
 from workshop.checks.overlay import parse_lookups
 from workshop.errors import NotReady, UsageError
-from workshop.steps.stack_images import registry_answers, stack_images, unserved
+from workshop.images.build import IMAGES_DIR
+from workshop.steps.registry import PUSHED_IMAGES
+from workshop.steps.stack_images import CHAPTER_IMAGES, registry_answers, stack_images, unserved
+from workshop.steps.stackfile import load_stack
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "overlay"
 
@@ -117,3 +121,12 @@ def test_images_need_an_answering_registry_and_a_real_image_name() -> None:
     lab, _ = recorded_lab(overlay("stack-images-served"), same_answer(probe, "down\n", ["node-1"]))
     with pytest.raises(NotReady, match=r'lab\.require\("registry"\)'):
         stack_images(lab)
+
+
+def test_the_chapter_stacks_run_images_that_get_pushed() -> None:
+    used = set()
+    for stack in ("tiers", "reqrep"):
+        for service in yaml.safe_load(load_stack(stack).text)["services"].values():
+            used.add(service["image"].removeprefix("${REGISTRY}/workshop/").removesuffix(":latest"))
+    assert used <= set(PUSHED_IMAGES) | set(CHAPTER_IMAGES)
+    assert all((IMAGES_DIR / name / "Dockerfile").is_file() for name in CHAPTER_IMAGES)

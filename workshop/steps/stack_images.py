@@ -111,8 +111,8 @@ def stack_images(
     builds = _build(names, progress)
     tags_lists = check_nodes(lab, _tags_probe(names), [manager.name])[manager.name]
     missing = unserved(tags_lists, {name: builds[name].digest for name in names})
-    local = {name: f"workshop/{name}:{builds[name].digest}" for name in missing}
-    send = [tag for tag in local.values() if nodes_lacking(lab, [manager.name], [tag])]
+    local = [f"workshop/{name}:{builds[name].digest}" for name in missing]
+    send = [tag for tag in local if nodes_lacking(lab, [manager.name], [tag])]
     if send:
         rec.say(f"sending {', '.join(send)} to {manager.name} over SSH")
         send_images({manager: send})
