@@ -15,6 +15,8 @@ One module per part of the course:
   ports and networks (03);
 - :mod:`~workshop.checks.services`: services and where their tasks run (04);
 - :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
+- :mod:`~workshop.checks.overlay`: overlay networks, who finds whom on them, and
+  services talking across nodes (10);
 - :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
@@ -23,6 +25,14 @@ from __future__ import annotations
 from workshop.checks.host import host_ready
 from workshop.checks.network import firewall_open, swarm_networks
 from workshop.checks.nodes import docker_running, nodes_answer
+from workshop.checks.overlay import (
+    cannot_resolve,
+    network_absent,
+    overlay_network,
+    replies_across_nodes,
+    resolves,
+    service_pinned,
+)
 from workshop.checks.result import CheckFailed, CheckResult, check_all, guarded
 from workshop.checks.services import global_service, service_absent, service_replicas
 from workshop.checks.storage import gluster_healed, gluster_peers, gluster_shared
@@ -32,6 +42,7 @@ from workshop.checks.wait import wait_until
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "cannot_resolve",
     "check_all",
     "docker_running",
     "firewall_open",
@@ -41,8 +52,13 @@ __all__ = [
     "gluster_shared",
     "guarded",
     "host_ready",
+    "network_absent",
     "nodes_answer",
+    "overlay_network",
+    "replies_across_nodes",
+    "resolves",
     "service_absent",
+    "service_pinned",
     "service_replicas",
     "swarm_formed",
     "swarm_networks",
