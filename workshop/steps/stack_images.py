@@ -15,15 +15,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from workshop.errors import NotReady, UsageError
-from workshop.images import ImageBuild, build_image, ensure_base
+from workshop.images import ImageBuild, build_image, ensure_base, tag_inputs_digest
 from workshop.images.build import IMAGES_DIR
 from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
-from workshop.steps.commands import sh, shell_line
 from workshop.steps.fanout import check_nodes
-from workshop.steps.host_docker import tag_inputs_digest
 from workshop.steps.recorder import StepRecorder, headlines
-from workshop.steps.registry import _push, _tags_probe, nodes_lacking, parse_tags_lists
+from workshop.steps.registry import (
+    nodes_lacking,
+    parse_tags_lists,
+    push_image,
+    registry_up_probe,
+    tags_probe,
+)
 from workshop.steps.report import StepResult
 from workshop.steps.stack import REGISTRY
 from workshop.steps.swarm import active_manager
@@ -51,15 +55,7 @@ def _check_names(names: Sequence[str]) -> None:
 
 def registry_answers(lab: RemoteLab, node: str) -> bool:
     """Whether the registry answers at ``127.0.0.1:5000`` on ``node``."""
-    probe = shell_line(
-        sh("curl", "-sf", "--max-time", "10", f"http://{REGISTRY}/v2/"),
-        ">/dev/null",
-        "&&",
-        sh("echo", "up"),
-        "||",
-        sh("echo", "down"),
-    )
-    return check_nodes(lab, probe, [node])[node] == "up"
+    return check_nodes(lab, registry_up_probe(10), [node])[node] == "up"
 
 
 def unserved(tags_lists: str, wanted: dict[str, str]) -> list[str]:
@@ -109,7 +105,7 @@ def stack_images(
         )
     rec = StepRecorder(f"stack_images {' '.join(names)}", progress)
     builds = _build(names, progress)
-    tags_lists = check_nodes(lab, _tags_probe(names), [manager.name])[manager.name]
+    tags_lists = check_nodes(lab, tags_probe(names), [manager.name])[manager.name]
     missing = unserved(tags_lists, {name: builds[name].digest for name in names})
     local = [f"workshop/{name}:{builds[name].digest}" for name in missing]
     send = [tag for tag in local if nodes_lacking(lab, [manager.name], [tag])]
@@ -119,7 +115,7 @@ def stack_images(
         rec.changed(manager.name, f"loaded {', '.join(send)}")
     for name in missing:
         rec.say(f"docker push {REGISTRY}/workshop/{name}:{builds[name].digest} (and :latest)")
-        _push(lab, manager, name, builds[name].digest)
+        push_image(lab, manager, name, builds[name].digest)
     if missing:
         pushed = ", ".join(f"workshop/{name}:{builds[name].digest}" for name in missing)
         rec.changed(manager.name, f"pushed {pushed} (and :latest) to {REGISTRY}")
