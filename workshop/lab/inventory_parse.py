@@ -194,8 +194,7 @@ def _checked(entry: _Entry, where: str) -> _Entry:
         user.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in user)
     ):
         raise UsageError(
-            f"{where}: user {user!r} must not start with '-' nor hold spaces or control "
-            "characters"
+            f"{where}: user {user!r} must not start with '-' nor hold spaces or control characters"
         )
     if entry.address is not None and not is_ip_address(entry.address):
         raise UsageError(
