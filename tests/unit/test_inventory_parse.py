@@ -247,44 +247,38 @@ def test_only_workers_is_still_refused(tmp_path):
 # --- fields that reach a command line or a file on the nodes -----------------------
 
 
-@pytest.mark.parametrize(
-    ("node", "message"),
-    [
-        ("{name: a, host: -oProxyCommand=touch /tmp/x}", "host '-oProxyCommand=touch /tmp/x'"),
-        ("{name: a, host: -oProxyCommand=x}", "host '-oProxyCommand=x' is not"),
-        ('{name: a, host: "10.0.0.1 -p 1"}', "host '10.0.0.1 -p 1' is not"),
-        ('{name: a, host: "node\\n1"}', "host 'node\\n1' is not"),
-        ("{name: a, host: 'user@10.0.0.1'}", "host 'user@10.0.0.1' is not"),
-        ("{name: a, host: '10.0.0.1:2222'}", "host '10.0.0.1:2222' is not"),
-        ("{name: a, host: '[10.0.0.1'}", "host '[10.0.0.1' is not"),
-        ("{name: a, user: -oProxyCommand=x}", "user '-oProxyCommand=x' must not"),
-        ('{name: a, user: "ada lovelace"}', "user 'ada lovelace' must not"),
-        ('{name: a, user: "ada\\tl"}', "user 'ada\\tl' must not"),
-        ("{name: a, address: node-1.example}", "address 'node-1.example' is not an IP address"),
-        ('{name: a, address: "10.0.0.1\\n6.6.6.6 evil"}', "address '10.0.0.1\\n6.6.6.6 evil'"),
-        ('{name: a, address: "fe80::1%eth0\\nx"}', "address 'fe80::1%eth0\\nx' is not"),
-        ("{name: a, address: 10.0.0.300}", "address '10.0.0.300' is not an IP address"),
-    ],
-)
-def test_fields_that_could_become_options_or_lines_are_refused(tmp_path, node, message):
-    path = write(tmp_path, f"nodes:\n  - {node}\n", "hosts.yml")
-    with pytest.raises(UsageError) as caught:
-        parse_inventory(path)
-    assert str(caught.value).startswith(f"{path}: node a: ")
-    assert message in str(caught.value)
+#: Inventory nodes (YAML) whose fields could become options or lines -> what is said.
+HOSTILE_NODES = [
+    ("{name: a, host: -oProxyCommand=touch /tmp/x}", "host '-oProxyCommand=touch /tmp/x'"),
+    ("{name: a, host: -oProxyCommand=x}", "host '-oProxyCommand=x' is not"),
+    ('{name: a, host: "10.0.0.1 -p 1"}', "host '10.0.0.1 -p 1' is not"),
+    ('{name: a, host: "node\\n1"}', "host 'node\\n1' is not"),
+    ("{name: a, host: 'user@10.0.0.1'}", "host 'user@10.0.0.1' is not"),
+    ("{name: a, host: '10.0.0.1:2222'}", "host '10.0.0.1:2222' is not"),
+    ("{name: a, host: '[10.0.0.1'}", "host '[10.0.0.1' is not"),
+    ("{name: a, user: -oProxyCommand=x}", "user '-oProxyCommand=x' must not"),
+    ('{name: a, user: "ada lovelace"}', "user 'ada lovelace' must not"),
+    ('{name: a, user: "ada\\tl"}', "user 'ada\\tl' must not"),
+    ("{name: a, address: node-1.example}", "address 'node-1.example' is not an IP address"),
+    ('{name: a, address: "10.0.0.1\\n6.6.6.6 evil"}', "address '10.0.0.1\\n6.6.6.6 evil'"),
+    ('{name: a, address: "fe80::1%eth0\\nx"}', "address 'fe80::1%eth0\\nx' is not"),
+    ("{name: a, address: 10.0.0.300}", "address '10.0.0.300' is not an IP address"),
+]
+#: The same in an SSH config.
+HOSTILE_HOSTS = [
+    ("Host a\n  HostName -oProxyCommand=x\n", "node a: host '-oProxyCommand=x' is not"),
+    ("Host a\n  User -oProxyCommand=x\n", "node a: user '-oProxyCommand=x' must not"),
+    ("Host a\n  # address: 10.0.0.1;reboot\n", "node a: address '10.0.0.1;reboot'"),
+    ("Host -oProxyCommand=x\n", "node #1: name '-oProxyCommand=x' must use only"),
+]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [
-        ("Host a\n  HostName -oProxyCommand=x\n", "node a: host '-oProxyCommand=x' is not"),
-        ("Host a\n  User -oProxyCommand=x\n", "node a: user '-oProxyCommand=x' must not"),
-        ("Host a\n  # address: 10.0.0.1;reboot\n", "node a: address '10.0.0.1;reboot'"),
-        ("Host -oProxyCommand=x\n", "node #1: name '-oProxyCommand=x' must use only"),
-    ],
+    [(f"nodes:\n  - {node}\n", f"node a: {said}") for node, said in HOSTILE_NODES] + HOSTILE_HOSTS,
 )
-def test_an_ssh_config_is_checked_the_same_way(tmp_path, text, message):
-    path = write(tmp_path, text, "ssh_config")
+def test_fields_that_could_become_options_or_lines_are_refused(tmp_path, text, message):
+    path = write(tmp_path, text)
     with pytest.raises(UsageError) as caught:
         parse_inventory(path)
     assert str(caught.value).startswith(f"{path}: ")
