@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from workshop.errors import ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
-from workshop.lab import find_project
+from workshop.lab import Node, find_project
 
 __all__ = ["main"]
 
@@ -18,8 +18,20 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _lab_to_power() -> Lab:
+    """The lab `up` and `down` act on: the one :meth:`Lab.connect` gives.
+
+    With ``WORKSHOP_INVENTORY`` set that is the inventory of real hosts, whose source
+    refuses to create or remove them, never the folder's Vagrant lab. A Vagrant lab's
+    machines are not read first: `up` and `down` read them themselves.
+    """
+    if os.environ.get("WORKSHOP_INVENTORY"):
+        return Lab.connect()
+    return Lab.from_vagrant(find_project(), discover=False)
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
-    lab = Lab.from_vagrant(find_project(), discover=False)
+    lab = _lab_to_power()
     lab.up(progress=_say if args.verbose else _brief)
     print(repr(lab))
     return 0
@@ -45,25 +57,37 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0 if not bad else 1
 
 
+def _ssh_command(node: Node, command: Sequence[str], *, lab_host_keys: bool) -> list[str]:
+    """The local ``ssh`` command line that opens a shell on ``node`` (or runs ``command``).
+
+    No field of the node can become an option of ``ssh``: the user and the port are
+    the arguments of ``-l`` and ``-p``, and the host comes after ``--``, after which
+    OpenSSH reads no more options (without it, it reads them after the host too).
+
+    Args:
+        node: The node.
+        command: A command to run there instead of a shell (may be empty).
+        lab_host_keys: The node is a lab machine made by the kit, whose host key
+            changes whenever it is recreated: do not check or record it.
+    """
+    ssh = node.ssh
+    cmd = ["ssh", "-p", str(ssh.port)]
+    if ssh.user:
+        cmd += ["-l", ssh.user]
+    for key in ssh.identity_files:
+        cmd += ["-i", key]
+    if ssh.identity_files:
+        cmd += ["-o", "IdentitiesOnly=yes"]
+    if lab_host_keys:
+        cmd += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        cmd += ["-o", "LogLevel=ERROR"]
+    return [*cmd, "--", ssh.host, *command]
+
+
 def _cmd_ssh(args: argparse.Namespace) -> int:
     lab = Lab.connect().ensure_nodes()
     node = lab.node(args.node)
-    ssh = node.ssh
-    cmd = ["ssh", "-p", str(ssh.port)]
-    for key in ssh.identity_files:
-        cmd += ["-i", key, "-o", "IdentitiesOnly=yes"]
-    if lab.source.kind == "vagrant":
-        # Lab machines get new host keys whenever they are recreated.
-        cmd += [
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-        ]
-    cmd.append(f"{ssh.user}@{ssh.host}" if ssh.user else ssh.host)
-    cmd += args.command
+    cmd = _ssh_command(node, args.command, lab_host_keys=lab.source.kind == "vagrant")
     try:
         os.execvp("ssh", cmd)
     except OSError as exc:
@@ -111,7 +135,7 @@ def _state_lines(line: str) -> None:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    lab = Lab.from_vagrant(find_project(), discover=False)
+    lab = _lab_to_power()
     lab.destroy(progress=_say if args.verbose else _brief)
     print("The lab is gone: no machine, container, volume or network of it is left.")
     return 0

@@ -26,15 +26,27 @@ block give what SSH has no keyword for::
       HostName 203.0.113.11
       User ubuntu
 
-Roles: when no node names one, the first two nodes are managers if there are three
-or more nodes, else the first one; when some do, the others are workers. Relative
-``identity_file`` paths in YAML are relative to the inventory file.
+Roles (:func:`assign_roles`): a role a node names is kept. When some node is named
+``manager``, the nodes without a role are workers: the managers were chosen. Else
+the nodes without a role become managers in file order until the lab has as many
+as the Vagrant lab by default (``managers: 2``), never every node of a lab of two
+or more, and the rest are workers. The README's example (``role: worker`` on the
+third of three nodes) has two managers and one worker.
+
+Fields that reach a command line or a file on the nodes are checked: ``host`` is
+a host name or an IP address (an IPv6 literal may be in brackets, which are
+dropped), ``user`` does not start with ``-`` nor hold spaces, and ``address`` is an
+IP address. A node without ``identity_file`` logs in as ``ssh`` would: with the SSH
+agent's keys and ``~/.ssh/id_*``. Relative ``identity_file`` paths in YAML are
+relative to the inventory file.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +55,17 @@ import yaml
 from workshop.errors import UsageError
 from workshop.lab.node import ROLES, Node, Role, SSHEndpoint
 from workshop.lab.ssh_config import read_ssh_config
+from workshop.settings import LabSettings
 
-__all__ = ["default_roles", "is_ssh_config", "parse_inventory"]
+__all__ = ["assign_roles", "default_roles", "is_ip_address", "is_ssh_config", "parse_inventory"]
 
 _SSH_HOST_LINE = re.compile(r"^\s*host\s+[^\s:=]", re.IGNORECASE | re.MULTILINE)
 _NODE_KEYS = ("name", "host", "port", "user", "identity_file", "role", "address")
 _DEFAULT_KEYS = ("port", "user", "identity_file")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A DNS name or an IPv4 address: no '-' first (it would be an option), no '@' or ':'
+# (Fabric reads "user@host:port" out of a host), no spaces or control characters.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -66,16 +82,50 @@ def is_ssh_config(text: str) -> bool:
 
 
 def default_roles(count: int) -> list[Role]:
-    """Roles for ``count`` nodes when the inventory names none.
-
-    Args:
-        count: Number of nodes.
+    """Roles for ``count`` nodes when the inventory names none (see :func:`assign_roles`).
 
     Returns:
         Two managers first if ``count >= 3``, else one; workers after them.
     """
-    managers = 2 if count >= 3 else 1
-    return ["manager" if i < managers else "worker" for i in range(count)]
+    return assign_roles([None] * count)
+
+
+def assign_roles(named: Sequence[str | None]) -> list[Role]:
+    """Every node's role, from the roles the inventory names (``None``: not named).
+
+    Named roles are kept. If a node is named ``manager``, the others are workers.
+    Else nodes without a role are managers in order until there are as many as the
+    Vagrant lab has by default (2), but fewer than the nodes when there are two or
+    more; the rest are workers.
+
+    Args:
+        named: Each node's role as written, in file order (only valid roles).
+
+    Returns:
+        One role per node; it may have no manager when every node is named ``worker``.
+    """
+    if "manager" in named:
+        return ["manager" if role == "manager" else "worker" for role in named]
+    wanted = min(LabSettings().managers, max(len(named) - 1, 1))
+    roles: list[Role] = []
+    for role in named:
+        promote = role is None and roles.count("manager") < wanted
+        roles.append("manager" if promote else "worker")
+    return roles
+
+
+def is_ip_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address and nothing else.
+
+    No zone (``%eth0``), no prefix, no spaces: what may go into /etc/hosts or a rule.
+    """
+    if "%" in text:
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_inventory(path: str | Path) -> list[Node]:
@@ -103,22 +153,55 @@ def _nodes(entries: list[_Entry], path: Path) -> list[Node]:
     if not entries:
         raise UsageError(f"{path} lists no nodes")
     seen: set[str] = set()
-    for entry in entries:
+    for index, entry in enumerate(entries, start=1):
+        if not _NAME.fullmatch(entry.name):
+            raise UsageError(
+                f"{path}: node #{index}: name {entry.name!r} must use only letters, "
+                "digits, '.', '_', '-'"
+            )
         if entry.name in seen:
             raise UsageError(f"{path}: node {entry.name!r} is listed twice")
         seen.add(entry.name)
         if entry.role is not None and entry.role not in ROLES:
             raise UsageError.choice(f"{path}: role of {entry.name}", entry.role, ROLES)
-    if all(entry.role is None for entry in entries):
-        roles: list[Role] = default_roles(len(entries))
-    else:
-        roles = ["manager" if entry.role == "manager" else "worker" for entry in entries]
-        if "manager" not in roles:
-            raise UsageError(f"{path}: no node has role 'manager'; a swarm needs at least one")
+    entries = [_checked(entry, f"{path}: node {entry.name}") for entry in entries]
+    roles = assign_roles([entry.role for entry in entries])
+    if "manager" not in roles:
+        raise UsageError(f"{path}: no node has role 'manager'; a swarm needs at least one")
     return [
         Node(name=entry.name, role=role, address=entry.address or entry.ssh.host, ssh=entry.ssh)
         for entry, role in zip(entries, roles, strict=True)
     ]
+
+
+def _checked(entry: _Entry, where: str) -> _Entry:
+    """The entry, once its host, user and address cannot become options or lines.
+
+    Raises:
+        UsageError: One of them is not what it should be; ``where`` and the field are named.
+    """
+    host = entry.ssh.host
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not _HOST_NAME.fullmatch(host):
+        if ":" not in bare or not is_ip_address(bare):
+            raise UsageError(
+                f"{where}: host {host!r} is not a host name or an IP address: use letters, "
+                "digits, '.', '_' and '-' (not first), or an IP address such as 10.0.0.11"
+            )
+        host = bare  # an IPv6 literal, without brackets: what paramiko and ssh take
+    user = entry.ssh.user
+    if user is not None and (
+        user.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in user)
+    ):
+        raise UsageError(
+            f"{where}: user {user!r} must not start with '-' nor hold spaces or control characters"
+        )
+    if entry.address is not None and not is_ip_address(entry.address):
+        raise UsageError(
+            f"{where}: address {entry.address!r} is not an IP address: give the node's "
+            "address on the lab network, such as 10.0.0.11 (or leave it out to use host)"
+        )
+    return replace(entry, ssh=replace(entry.ssh, host=host, user=user or None))
 
 
 def _from_ssh_config(text: str) -> list[_Entry]:
@@ -173,8 +256,6 @@ def _yaml_entry(item: object, index: int, defaults: dict[str, Any], path: Path) 
     name = _text(item.get("name"), f"{where} name")
     if not name:
         raise UsageError(f"{where} has no 'name'")
-    if not _NAME.fullmatch(name):
-        raise UsageError(f"{where}: name {name!r} must use only letters, digits, '.', '_', '-'")
     where = f"{path}: node {name}"
     merged = {**defaults, **item}
     port = merged.get("port", 22)

@@ -76,8 +76,9 @@ class LabSource(Protocol):
 class InventorySource:
     """Real hosts listed in a YAML inventory or an OpenSSH config file.
 
-    The hosts shape the lab, so ``settings`` and ``provider`` are ``None``. The kit
-    does not power real hosts: those operations raise ``NotSupported``.
+    The hosts shape the lab, so ``settings`` and ``provider`` are ``None``. The hosts
+    are the user's: the kit does not create, power or destroy them, and those
+    operations raise ``NotSupported`` saying what to do instead.
     """
 
     kind = "inventory"
@@ -99,8 +100,13 @@ class InventorySource:
         )
 
     def create(self, progress: Progress = quiet) -> None:
-        """Real hosts exist already: refuse."""
-        raise self._refuse("create")
+        """Refuse: the hosts exist already, and are the user's to start."""
+        raise NotSupported(
+            f"the hosts listed in {self.path} (WORKSHOP_INVENTORY) are yours: the kit does "
+            "not create or start them. Power them on, check that `workshop status` reaches "
+            "every one, then run `workshop provision`; unset WORKSHOP_INVENTORY to build "
+            "this folder's own lab instead."
+        )
 
     def halt(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Refuse: power real hosts off yourself."""
@@ -111,8 +117,19 @@ class InventorySource:
         raise self._refuse("power on")
 
     def remove(self, progress: Progress = quiet) -> None:
-        """Refuse: the kit never destroys real hosts."""
-        raise self._refuse("destroy")
+        """Refuse: the kit never destroys real hosts, and does not yet undo its work there.
+
+        Undoing it means removing the stacks, deleting the Gluster volume and leaving
+        the swarm on every host; the message gives the commands to do it by hand.
+        """
+        raise NotSupported(
+            f"the hosts listed in {self.path} (WORKSHOP_INVENTORY) are yours: the kit never "
+            "destroys them, and taking off what it put there is not implemented yet. "
+            "By hand: on a manager, `docker stack rm STACK` for each of `docker stack ls`; "
+            "on the first node, `gluster volume stop VOLUME` then `gluster volume delete "
+            "VOLUME` for each of `gluster volume list`; then on every host `docker swarm "
+            "leave --force`. Unset WORKSHOP_INVENTORY to remove this folder's own lab."
+        )
 
     def start_advice(self, name: str) -> str:
         """Real hosts are powered and reached by their owner."""

@@ -275,14 +275,21 @@ def connect(
 
 
 def _new_connection(node: Node, timeout: float, connection: ConnectionFactory) -> Connection:
+    """A connection, not open yet, that logs in with the node's keys.
+
+    A node with identity files offers only those. A node without any logs in as
+    ``ssh`` would: the SSH agent's keys, then ``~/.ssh/id_*`` (Fabric takes a
+    ``key_filename`` only as a list of paths, so it is left out, not ``None``).
+    """
     keys = list(node.ssh.identity_files)
+    login: dict[str, object] = {"key_filename": keys} if keys else {}
     return connection(
         host=node.ssh.host,
         user=node.ssh.user,
         port=node.ssh.port,
         connect_timeout=timeout,
         connect_kwargs={
-            "key_filename": keys or None,
+            **login,
             "look_for_keys": not keys,
             "allow_agent": not keys,
             "banner_timeout": timeout,

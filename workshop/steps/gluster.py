@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from workshop.errors import NotReady, UsageError
+from workshop.lab.inventory_parse import is_ip_address
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.apt import apt_cache, apt_install, missing_packages
@@ -79,7 +80,14 @@ def gluster_names(lab: RemoteLab) -> dict[str, tuple[str, str]]:
     return {n.name: (f"gluster-{i}", n.address) for i, n in enumerate(lab.nodes, start=1)}
 
 
-def _validate(volume: str, mount: str) -> None:
+def _validate(lab: RemoteLab, volume: str, mount: str) -> None:
+    # Lab addresses go into /etc/hosts and auth.allow as root: only IP addresses may.
+    for node in lab.nodes:
+        if not is_ip_address(node.address):
+            raise UsageError(
+                f"{node.name}'s lab address {node.address!r} is not an IP address; "
+                "give each node an `address:` in the inventory"
+            )
     if not _VOLUME_NAME.fullmatch(volume):
         raise UsageError(
             f"volume name {volume!r} is not valid: use letters, digits, '-' and '_' (up to 64)"
@@ -312,11 +320,12 @@ def gluster_volume(
         progress: Called with a line of text now and then.
 
     Raises:
-        UsageError: A bad volume name or mount point (nothing is changed).
+        UsageError: A bad volume name or mount point, or a node whose lab address is
+            not an IP address (nothing is changed).
         NotReady: A node is not running (nothing is changed).
         NotConverged: The peers did not connect.
     """
-    _validate(volume, mount)
+    _validate(lab, volume, mount)
     stopped = [n.name for n in lab.nodes if not n.running]
     if stopped:
         raise NotReady(
