@@ -1,4 +1,4 @@
-"""Chapters 03, 04 and 05 each run alone, first thing, on a lab of bare nodes.
+"""Chapters 03, 04, 05 and 07 each run alone, first thing, on a lab of bare nodes.
 
 Every chapter starts with ``lab.require(<state>)`` so that a learner can open it
 first. This proves it: for each chapter the module resets a lab of its own
@@ -30,6 +30,7 @@ CHAPTERS = (
     "03-create-the-swarm.ipynb",
     "04-services-and-scaling.ipynb",
     "05-shared-storage.ipynb",
+    "07-deploy-a-stack.ipynb",
 )
 #: Seconds one chapter may take under nbval (a cold `require` included).
 CHAPTER_TIMEOUT = 900

@@ -1,6 +1,6 @@
-"""Every curriculum item of chapters 00-05 is taught by cells of its notebook.
+"""Every curriculum item of the chapters is taught by cells of its notebook.
 
-``COVERAGE`` maps each item of CURRICULUM sections 00-05 to what its chapter must
+``COVERAGE`` maps each item of CURRICULUM sections 00-10 and 99 to what its chapter must
 contain: commands and calls in code cells (run against the lab) and terms in the
 prose. A chapter that loses one fails here, naming the item. Run this file as a
 script to print which cells cover each item (counted from 1, prose cells included,
@@ -182,6 +182,82 @@ COVERAGE = [
         ),
     ),
     Item(
+        "06-sharing-images",
+        "images live in each node's store; a rescheduled task needs its image on its node",
+        code=(
+            "docker build -t greeting:v1",
+            'lab.run("docker image ls greeting", sudo=True)',
+            "--constraint node.hostname==node-2",
+            "docker service ps --no-trunc greeting",
+        ),
+        prose=("own image store", "**Rejected**"),
+    ),
+    Item(
+        "06-sharing-images",
+        "a registry service in the swarm; build, tag, push; every node pulls",
+        code=(
+            "stacks/registry/stack.yml",
+            "steps.registry(lab",
+            "docker stack ps registry",
+            "docker tag greeting:v1",
+            "docker push",
+            'lab.run(f"docker pull {name} | tail -n 2", sudo=True)',
+        ),
+        prose=("**registry**", "`mode: global`", "`mode: host`"),
+    ),
+    Item(
+        "06-sharing-images",
+        "still pullable when one node is down",
+        code=('lab.halt("node-3")', 'on=["node-1", "node-2"]', 'lab.start("node-3")'),
+    ),
+    Item(
+        "06-sharing-images",
+        "the registry's security model in the lab, and what changes on real hosts",
+        code=(':5000/v2/_catalog", on="node-3"', "InsecureRegistryCIDRs"),
+        prose=("**No authentication.**", "**Plain HTTP, no TLS.**", "**TLS**", "**Digests**"),
+    ),
+    Item(
+        "07-deploy-a-stack",
+        "demoapp: nginx + php-fpm, config and code on the Gluster volume; "
+        "`stack deploy -c ... demoapp`, `stack services`, `stack ps`",
+        code=(
+            "stacks/demoapp",
+            "docker stack deploy -c {shared}/stacks/demoapp.yml demoapp",
+            "docker stack services demoapp",
+            "docker stack ps demoapp",
+        ),
+        prose=("`fastcgi_pass $app:9000`", "PHP-FPM", "`mode: ingress`"),
+    ),
+    Item(
+        "07-deploy-a-stack",
+        "troubleshooting: 0/1, `service logs`, `service ps --no-trunc`, `journalctl -u docker`; "
+        "`stack rm`",
+        code=(
+            "docker stack services broken",
+            "docker service ps --no-trunc broken_app",
+            "docker service logs --tail 5 broken_web",
+            "journalctl -u docker --since",
+            "docker stack rm broken",
+        ),
+        prose=("**0/1**",),
+    ),
+    Item(
+        "07-deploy-a-stack",
+        "fill the volume from a one-off container (`docker run --mount type=bind ...`)",
+        code=("docker run --rm -i", "--mount type=bind,source=/mnt/swarm-data/demoapp/html"),
+    ),
+    Item(
+        "07-deploy-a-stack",
+        "edit the code on one node, every replica serves the change",
+        code=("sed -i '{title}'", 'checks.page_served(lab, 8080, "edited on node-2")'),
+    ),
+    Item(
+        "07-deploy-a-stack",
+        "scale the app service to 3: one task per node",
+        code=("docker service scale --detach demoapp_app=3", "docker service ps demoapp_app"),
+        prose=("one each",),
+    ),
+    Item(
         "10-multi-service-apps",
         "overlay networks (front-tier, back-tier) created on a manager, refused on a worker; "
         "services attach only to what they need; `--attachable`",
@@ -273,6 +349,18 @@ COVERAGE = [
             "**docker-machine**",
             "**registrator**",
         ),
+    ),
+    Item(
+        "99-clean-up",
+        "`docker stack rm`, `docker swarm leave`, `workshop down`",
+        code=(
+            "docker stack rm {' '.join(names)}",
+            'lab.run("docker swarm leave", on="node-3"',
+            "docker node demote node-2",
+            "docker swarm leave --force",
+            "checks.swarm_left(lab)",
+        ),
+        prose=("workshop down",),
     ),
 ]
 

@@ -17,12 +17,16 @@ One module per part of the course:
 - :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
 - :mod:`~workshop.checks.overlay`: overlay networks, who finds whom on them, and
   services talking across nodes (10);
+- :mod:`~workshop.checks.images`: the registry and the nodes' images (06);
+- :mod:`~workshop.checks.stacks`: stacks that run, fail, serve or are gone, and
+  nodes that left the swarm (07, 99);
 - :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
 from __future__ import annotations
 
 from workshop.checks.host import host_ready
+from workshop.checks.images import image_on_nodes, registry_ready
 from workshop.checks.network import firewall_open, swarm_networks
 from workshop.checks.nodes import docker_running, nodes_answer
 from workshop.checks.overlay import (
@@ -35,6 +39,13 @@ from workshop.checks.overlay import (
 )
 from workshop.checks.result import CheckFailed, CheckResult, check_all, guarded
 from workshop.checks.services import global_service, service_absent, service_replicas
+from workshop.checks.stacks import (
+    page_served,
+    stack_absent,
+    stack_running,
+    swarm_left,
+    task_error,
+)
 from workshop.checks.storage import gluster_healed, gluster_peers, gluster_shared
 from workshop.checks.swarm import swarm_formed
 from workshop.checks.wait import wait_until
@@ -52,15 +63,22 @@ __all__ = [
     "gluster_shared",
     "guarded",
     "host_ready",
+    "image_on_nodes",
     "network_absent",
     "nodes_answer",
     "overlay_network",
+    "page_served",
+    "registry_ready",
     "replies_across_nodes",
     "resolves",
     "service_absent",
     "service_pinned",
     "service_replicas",
+    "stack_absent",
+    "stack_running",
     "swarm_formed",
+    "swarm_left",
     "swarm_networks",
+    "task_error",
     "wait_until",
 ]

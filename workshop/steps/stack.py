@@ -37,6 +37,7 @@ __all__ = [
     "publish_mode",
     "stack_converged",
     "stack_deploy",
+    "stack_leftovers",
     "stack_rm",
 ]
 
@@ -214,8 +215,12 @@ def stack_converged(lab: RemoteLab, stack: str, *, reader: SwarmReader | None = 
     return all(s in current and current[s].converged for s in definition.service_names)
 
 
-def _stack_leftovers(lab: RemoteLab, name: str) -> dict[str, str]:
-    """Node -> IDs of the stack's containers and networks still on it."""
+def stack_leftovers(lab: RemoteLab, name: str) -> dict[str, str]:
+    """Node -> IDs of the stack's containers and networks still on it (running nodes).
+
+    Raises:
+        NodeUnreachable: A running node does not answer.
+    """
     label = f"label=com.docker.stack.namespace={name}"
     probe = shell_line(
         sh("docker", "ps", "-q", "--filter", label),
@@ -255,7 +260,7 @@ def stack_rm(
     rec.changed(manager.name, f"removed stack {name}")
     if wait:
         poll_until(
-            lambda: _stack_leftovers(lab, name),
+            lambda: stack_leftovers(lab, name),
             lambda left: not any(left.values()),
             timeout=timeout,
             interval=POLL,
