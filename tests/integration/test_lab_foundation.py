@@ -138,7 +138,7 @@ def test_halted_node_is_reported_unreachable_and_others_succeed(lab: Lab) -> Non
     results = stale.run("hostname", timeout=30)
     failed = results["node-3"]
     assert failed.rc is None and failed.unreachable and "no SSH answer" in (failed.error or "")
-    assert failed.duration < 10
+    assert failed.duration < 30  # the connect timeout answered, not the command's 30 s
     with pytest.raises(NodeUnreachable) as info:
         results.raise_for_failures()
     message = str(info.value)
