@@ -30,6 +30,7 @@ CHAPTERS = (
     "03-create-the-swarm.ipynb",
     "04-services-and-scaling.ipynb",
     "05-shared-storage.ipynb",
+    "08-load-balancing.ipynb",
 )
 #: Seconds one chapter may take under nbval (a cold `require` included).
 CHAPTER_TIMEOUT = 900

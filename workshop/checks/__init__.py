@@ -15,11 +15,14 @@ One module per part of the course:
   ports and networks (03);
 - :mod:`~workshop.checks.services`: services and where their tasks run (04);
 - :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
+- :mod:`~workshop.checks.balancing`: a front proxy over a service's tasks, and
+  requests spread over them (08);
 - :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
 from __future__ import annotations
 
+from workshop.checks.balancing import proxy_follows, requests_spread
 from workshop.checks.host import host_ready
 from workshop.checks.network import firewall_open, swarm_networks
 from workshop.checks.nodes import docker_running, nodes_answer
@@ -42,6 +45,8 @@ __all__ = [
     "guarded",
     "host_ready",
     "nodes_answer",
+    "proxy_follows",
+    "requests_spread",
     "service_absent",
     "service_replicas",
     "swarm_formed",
