@@ -194,3 +194,12 @@ def test_requests_spread_fails_on_unanswered_requests_or_too_few_tasks() -> None
     lab = sampled_lab(recorded("request-loop-8000.txt"))
     too_few = checks.requests_spread(lab, 8000, "lb_hello", 6)
     assert not too_few.passed and "answered by 3 host names" in too_few.message
+
+
+def test_proxy_follows_waits_for_the_backend_to_converge() -> None:
+    scaling = recorded("service-ls-lb-6.jsonl").replace('"Replicas":"6/6"', '"Replicas":"4/6"')
+    lab = make_lab(
+        on(r"docker service ls", scaling), on(r"nginx -T", recorded("nginx-T-lb-proxy-3.txt"))
+    )
+    result = checks.proxy_follows(lab, "lb_proxy", "lb_hello")
+    assert not result.passed and result.message == "lb_hello runs 4 of 6 tasks"

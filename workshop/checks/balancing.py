@@ -124,6 +124,11 @@ def proxy_follows(
         service = next((s for s in SwarmReader(lab).services() if s.name == backend), None)
         if service is None:
             return CheckResult(name, False, f"there is no service {backend!r}", hint)
+        if not service.converged:
+            message = (
+                f"{backend} runs {service.replicas_running} of {service.replicas_desired} tasks"
+            )
+            return CheckResult(name, False, message, f"wait, or `docker service ps {backend}`")
         configs = proxy_configs(lab, proxy)
         if not configs:
             return CheckResult(name, False, f"no container of {proxy} runs on any node", hint)
