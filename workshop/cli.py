@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from workshop.errors import WorkshopError
+from workshop.errors import ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
 from workshop.lab import find_project
 
@@ -64,7 +64,11 @@ def _cmd_ssh(args: argparse.Namespace) -> int:
         ]
     cmd.append(f"{ssh.user}@{ssh.host}" if ssh.user else ssh.host)
     cmd += args.command
-    os.execvp("ssh", cmd)
+    try:
+        os.execvp("ssh", cmd)
+    except OSError as exc:
+        hint = "Install an OpenSSH client (`apt install openssh-client` on Debian/Ubuntu)."
+        raise ProviderError(cmd, None, str(exc), hint=hint) from exc
     return 0  # not reached
 
 
@@ -116,7 +120,7 @@ def _cmd_down(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="workshop", description="Drive the Swarm Workshop lab.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="build the node image if needed and start every node")
     up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
@@ -162,15 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `workshop` command."""
+    """Entry point of the `workshop` command.
+
+    A failure is one message, ``workshop <subcommand>: <what and what to do>``, with
+    exit code 2 for bad input (as argparse), 1 otherwise, and 130 for Ctrl-C. Errors
+    other than the kit's are bugs: they keep their traceback.
+    """
     args = build_parser().parse_args(argv)
+    name = f"workshop {args.subcommand}"
     try:
         return int(args.func(args))
     except WorkshopError as exc:
-        print(f"workshop {args.command}: {exc}", file=sys.stderr)
-        return 2
+        _say(f"{name}: {exc}")
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
+        _say(f"{name}: interrupted")
         return 130
+    except BrokenPipeError:
+        # Whoever read the output stopped (`workshop status | head -1`): say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -71,9 +71,13 @@ class DoctorReport:
         )
 
 
-def _command_output(cmd: list[str], timeout: float = 15) -> tuple[int, str]:
+def _command_output(
+    cmd: list[str], timeout: float = 15, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return 127, str(exc)
     return proc.returncode, (proc.stdout or proc.stderr).strip()
@@ -121,18 +125,8 @@ def _vagrant() -> Check:
     if shutil.which("vagrant") is None:
         return Check("vagrant", "fail", "not installed", "`make setup` installs vagrant (apt)")
     env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1"}
-    try:
-        out = subprocess.run(
-            ["vagrant", "--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            check=False,
-        ).stdout.strip()
-    except subprocess.TimeoutExpired:
-        out = "vagrant (version unknown)"
-    return Check("vagrant", "ok", out)
+    rc, out = _command_output(["vagrant", "--version"], timeout=60, env=env)
+    return Check("vagrant", "ok", out if rc == 0 else "vagrant (version unknown)")
 
 
 def _provider(settings: LabSettings) -> Check:
@@ -151,24 +145,33 @@ def _provider(settings: LabSettings) -> Check:
 
 
 def _node_image() -> Check:
+    import docker.errors
+
+    from workshop.errors import EngineError
+    from workshop.images import engine_client, engine_errors
+    from workshop.images.build import (
+        BASE_IMAGE,
+        IMAGES_DIR,
+        INPUTS_LABEL,
+        NODE_IMAGE,
+        image_inputs_digest,
+    )
+
     try:
-        import docker
-
-        from workshop.images.build import (
-            BASE_IMAGE,
-            IMAGES_DIR,
-            INPUTS_LABEL,
-            NODE_IMAGE,
-            image_inputs_digest,
-        )
-
-        client = docker.from_env(timeout=15)
-        base = client.images.get(BASE_IMAGE).id
-        image = client.images.get(NODE_IMAGE)
-    except Exception:
-        return Check(
-            "node image", "warn", "not built yet", "`workshop up` builds it (about 2 minutes)"
-        )
+        client = engine_client(timeout=15)
+        with engine_errors("reading the node image"):
+            try:
+                base = client.images.get(BASE_IMAGE).id
+                image = client.images.get(NODE_IMAGE)
+            except docker.errors.ImageNotFound:
+                return Check(
+                    "node image",
+                    "warn",
+                    "not built yet",
+                    "`workshop up` builds it (about 2 minutes)",
+                )
+    except EngineError as exc:
+        return Check("node image", "warn", f"cannot tell: {exc.reason}", exc.hint)
     wanted = image_inputs_digest(IMAGES_DIR / "node", base)
     if (image.labels or {}).get(INPUTS_LABEL) != wanted:
         return Check("node image", "warn", "out of date", "`workshop up` rebuilds it")

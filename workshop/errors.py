@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from workshop.secrets import mask_secrets
 
 __all__ = [
     "CommandFailed",
+    "EngineError",
+    "HostKeyRejected",
     "LabNotFound",
     "NodeUnreachable",
     "NotConverged",
     "NotReady",
     "NotSupported",
     "ProviderError",
+    "SSHAuthFailed",
     "UnknownNode",
+    "UploadFailed",
     "UsageError",
     "WorkshopError",
     "command_text",
@@ -83,17 +86,6 @@ class WorkshopError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
-    def _init_args(self) -> tuple[Any, ...]:
-        """Positional arguments that rebuild this error (for pickling)."""
-        return (self.message,)
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments that rebuild this error (for pickling)."""
-        return {}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self._init_args(), self._init_kwargs()))
-
 
 class UsageError(WorkshopError, ValueError):
     """A bad argument, setting or file: the message names it and the valid choices."""
@@ -127,9 +119,6 @@ class UnknownNode(UsageError, KeyError):
         names = ", ".join(self.valid) if self.valid else "(none)"
         super().__init__(f"unknown node {name!r}; the lab's nodes are: {names}")
 
-    def _init_args(self) -> tuple[Any, ...]:
-        return (self.name, self.valid)
-
 
 class NodeUnreachable(WorkshopError):
     """A node could not be reached over SSH (stopped, wrong address, timeout).
@@ -140,6 +129,11 @@ class NodeUnreachable(WorkshopError):
         reason: Why it could not be reached (masked).
         failed_nodes: Every node that failed in the same fan-out, if more than this one.
     """
+
+    #: What happened, after the node's name.
+    what = "is unreachable"
+    #: What to do about it, the message's last sentence.
+    advice = "Run `workshop status` to see the lab's nodes; `workshop up` starts stopped ones."
 
     def __init__(
         self,
@@ -154,19 +148,51 @@ class NodeUnreachable(WorkshopError):
         self.reason = mask_secrets(reason).strip()
         self.failed_nodes = tuple(failed_nodes)
         where = f"{node} ({address})" if address else node
-        message = (
-            f"{where} is unreachable: {self.reason}. Run `workshop status` to see the "
-            "lab's nodes; `workshop up` starts stopped ones."
-        )
+        message = f"{where} {self.what}: {self.reason.rstrip('.')}. {self.advice}"
         if len(self.failed_nodes) > 1:
             message += f"\nFailed on {len(self.failed_nodes)} nodes: {', '.join(failed_nodes)}."
         super().__init__(message)
 
-    def _init_args(self) -> tuple[Any, ...]:
-        return (self.node, self.address, self.reason)
 
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"failed_nodes": self.failed_nodes}
+class SSHAuthFailed(NodeUnreachable):
+    """A node answers SSH but refused the login: wrong user, key or key file."""
+
+    what = "refused the SSH login"
+    advice = (
+        "Check the user and key the lab uses for it (an inventory's `user` and "
+        "`identity_file`; `vagrant ssh-config` for a Vagrant lab) and that the key's public "
+        "half is in that user's ~/.ssh/authorized_keys on the node."
+    )
+
+
+class HostKeyRejected(NodeUnreachable):
+    """A node's SSH host key was not accepted (changed, or not the one expected)."""
+
+    what = "presented an SSH host key that was not accepted"
+    advice = (
+        "If the machine was recreated, forget its old key (`ssh-keygen -R HOST`, or "
+        "`ssh-keygen -R '[HOST]:PORT'` for a port other than 22); otherwise check that "
+        "this address really is the node's."
+    )
+
+
+class UploadFailed(WorkshopError):
+    """Writing a file on a node failed: full disk, missing folder, no permission, lost link.
+
+    Attributes:
+        node: The node's name.
+        path: The file it was written to.
+        reason: What the node answered (masked).
+        hint: What to do about it.
+    """
+
+    def __init__(self, node: str, path: str, reason: str, *, hint: str | None = None) -> None:
+        self.node = node
+        self.path = path
+        self.reason = mask_secrets(reason).strip()
+        self.hint = hint
+        message = f"writing {path} on {node} failed: {self.reason.rstrip('.')}."
+        super().__init__(f"{message} {hint}" if hint else message)
 
 
 class CommandFailed(WorkshopError):
@@ -211,12 +237,6 @@ class CommandFailed(WorkshopError):
             parts.append(hint)
         super().__init__("\n".join(parts))
 
-    def _init_args(self) -> tuple[Any, ...]:
-        return (self.command, self.node, self.rc, self.stdout, self.stderr)
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"hint": self.hint, "failed_nodes": self.failed_nodes}
-
 
 class NotConverged(WorkshopError):
     """The lab did not reach the wanted state in time (service, swarm, volume).
@@ -240,14 +260,7 @@ class NotConverged(WorkshopError):
             full += f" (waited {timeout:g} s)"
         if self.last_seen:
             full += f"\nLast seen:\n{_indent(tail(self.last_seen))}"
-        self._base_message = message
         super().__init__(full)
-
-    def _init_args(self) -> tuple[Any, ...]:
-        return (self._base_message,)
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"timeout": self.timeout, "last_seen": self.last_seen}
 
 
 class NotSupported(WorkshopError):
@@ -263,6 +276,22 @@ class NotReady(WorkshopError):
 
 class LabNotFound(WorkshopError):
     """No lab exists where one was expected (nothing created, or a wrong name)."""
+
+
+class EngineError(WorkshopError):
+    """The Docker engine on this host does not answer, or refused a request.
+
+    Attributes:
+        action: What the kit was doing, e.g. ``"building workshop/node:bookworm"``.
+        reason: What went wrong (masked).
+        hint: What to do about it.
+    """
+
+    def __init__(self, action: str, reason: str, *, hint: str) -> None:
+        self.action = action
+        self.reason = mask_secrets(reason).strip()
+        self.hint = hint
+        super().__init__(f"{action}: {self.reason.rstrip('.')}.\n{hint}")
 
 
 class ProviderError(WorkshopError):
@@ -294,16 +323,3 @@ class ProviderError(WorkshopError):
         if hint:
             parts.append(hint)
         super().__init__("\n".join(parts))
-
-    def _init_args(self) -> tuple[Any, ...]:
-        return (self.command, self.rc, self.stderr)
-
-    def _init_kwargs(self) -> dict[str, Any]:
-        return {"hint": self.hint}
-
-
-def _rebuild(
-    cls: type[WorkshopError], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> WorkshopError:
-    """Unpickle an error from its constructor's arguments."""
-    return cls(*args, **kwargs)

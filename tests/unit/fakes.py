@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import errno as _errno
+import functools as _functools
 import json
+import logging as _logging
 import re
+import socket as _socket
+import threading as _threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace as _Namespace
 from typing import Any
 
+import paramiko as _paramiko
+
 from workshop.lab import InventorySource, Node, Results, SSHEndpoint, VagrantSource
+from workshop.lab import SSHEndpoint as _SSHEndpoint
 from workshop.lab.results import RunResult
+from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
+from workshop.swarm.models import Quorum, Service, SwarmNode, Task
+from workshop.swarm.parse import (
+    parse_node_inspect,
+    parse_service_ls,
+    parse_service_ps,
+)
+from workshop.swarm.read import Attempt, SwarmReader, SwarmUnavailable, quorum_of
 
 
 def result(
@@ -262,14 +279,6 @@ def recorded_lab(
 # --- swarm steps: the recorded nodes, and a swarm reader answering from recordings ------
 # The swarm's record (tests/data/swarm, see README-steps.md) comes through a reader, so
 # the tests do not depend on the commands SwarmReader runs to read it.
-from workshop.remote import RemoteLab  # noqa: E402
-from workshop.swarm.models import Quorum, Service, SwarmNode, Task  # noqa: E402
-from workshop.swarm.parse import (  # noqa: E402
-    parse_node_inspect,
-    parse_service_ls,
-    parse_service_ps,
-)
-from workshop.swarm.read import Attempt, SwarmReader, SwarmUnavailable, quorum_of  # noqa: E402
 
 SWARM_DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
 
@@ -380,20 +389,427 @@ class RecordedReader(SwarmReader):
             if line.startswith(start):
                 self.files.update(files)
         return next((out for start, out in self.answers.items() if line.startswith(start)), "")
-# --- gluster: heal info with a node down ----------------------------------------------
+
+
+# --- gluster: heal info with a brick down ---------------------------------------------
 def heal_info_node_down() -> str:
-    """``heal-info.xml`` changed to what gluster said with node-3 powered off.
+    """``volume heal swarm-data info --xml`` recorded with node-3's brick down.
 
-    No ``--xml`` answer was recorded with a node down; the values are those of the
-    text answer recorded then (glusterfs 10.3): two entries pending on gluster-1 and
-    gluster-2, and gluster-3 ``Transport endpoint is not connected`` with ``-`` entries.
+    Two entries pending on gluster-1 and gluster-2 (a file written meanwhile, and the
+    volume's root), and gluster-3 ``Transport endpoint is not connected``.
     """
-    import xml.etree.ElementTree as ET
+    return (GLUSTER_DATA / "heal-info-brick-3-down.xml").read_text()
 
-    root = ET.fromstring((GLUSTER_DATA / "heal-info.xml").read_text())
-    *up, down = root.iterfind("healInfo/bricks/brick")
-    for brick in up:
-        brick.findall("numberOfEntries")[0].text = "2"
-    down.findall("status")[0].text = "Transport endpoint is not connected"
-    down.findall("numberOfEntries")[0].text = "-"
-    return ET.tostring(root, encoding="unicode")
+
+# --- SSH edges: a real SSH server on loopback, and a connection that raises -----------
+
+
+@_functools.cache
+def rsa_key() -> _paramiko.RSAKey:
+    """One RSA key for the test session (host key and client key alike)."""
+    return _paramiko.RSAKey.generate(2048)
+
+
+def write_client_key(folder: Path) -> str:
+    """Write the session's RSA key as a private key file; return its path."""
+    path = folder / "id_rsa"
+    rsa_key().write_private_key_file(str(path))
+    return str(path)
+
+
+def loopback_node(port: int, key_file: str | None = None, name: str = "node-1") -> Node:
+    """A node whose SSH endpoint is ``lab@127.0.0.1:port``."""
+    keys = (key_file,) if key_file else ()
+    ssh = _SSHEndpoint(host="127.0.0.1", port=port, user="lab", identity_files=keys)
+    return Node(name, "manager", "127.0.0.1", ssh)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with _socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _RefusingSFTP(_paramiko.SFTPServerInterface):
+    """Answers every file open with SFTP's generic "Failure" (what a full disk gives)."""
+
+    def open(self, path: str, flags: int, attr: object) -> int:
+        return _paramiko.SFTP_FAILURE
+
+
+class _Behaviour(_paramiko.ServerInterface):
+    def __init__(self, server: LoopbackSSHServer) -> None:
+        self.server = server
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_publickey(self, username: str, key: object) -> int:
+        return _paramiko.AUTH_SUCCESSFUL if self.server.login else _paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        if self.server.channels:
+            return _paramiko.OPEN_SUCCEEDED
+        return _paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_exec_request(self, channel: _paramiko.Channel, command: bytes) -> bool:
+        self.server.commands.append(command.decode())
+        self.server.executed.set()
+        if self.server.on_exec == "drop":
+            _threading.Timer(0.1, channel.get_transport().close).start()
+        elif self.server.on_exec == "ok":
+            _threading.Timer(0.05, _exit_zero, [channel]).start()
+        return True  # "hang": the command never ends
+
+
+def _exit_zero(channel: _paramiko.Channel) -> None:
+    channel.send_exit_status(0)
+    channel.close()
+
+
+_logging.getLogger("tests.loopback_ssh").setLevel(_logging.CRITICAL)
+
+
+class LoopbackSSHServer:
+    """A real SSH server on 127.0.0.1 (paramiko's server side) for the client's edges.
+
+    Args:
+        login: Let any key in; else every login is refused.
+        channels: Open session channels; else refuse them ("Administratively prohibited").
+        on_exec: A command "ok" (exits 0 at once), "hang" (never ends) or "drop" (the
+            server closes the connection while it runs).
+
+    Attributes:
+        port: Where it listens.
+        commands: Command lines it was asked to run.
+        executed: Set when the first command arrives.
+    """
+
+    def __init__(self, *, login: bool = True, channels: bool = True, on_exec: str = "ok") -> None:
+        self.login, self.channels, self.on_exec = login, channels, on_exec
+        self.commands: list[str] = []
+        self.executed = _threading.Event()
+        self._transports: list[_paramiko.Transport] = []
+        self._sock = _socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        _threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            transport = _paramiko.Transport(client)
+            transport.set_log_channel("tests.loopback_ssh")  # quiet: clients hang up on it
+            transport.add_server_key(rsa_key())
+            transport.set_subsystem_handler("sftp", _paramiko.SFTPServer, _RefusingSFTP)
+            self._transports.append(transport)
+            transport.start_server(event=_threading.Event(), server=_Behaviour(self))
+
+    def __enter__(self) -> LoopbackSSHServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+        for transport in self._transports:
+            transport.close()
+
+
+class FakeConnection:
+    """Stands in for ``fabric.Connection``: raises what it is told on open, run or put.
+
+    ``Remote(connection=FakeConnection.factory(...))`` makes one per node.
+    ``answered`` says whether the SSH handshake was done before ``open`` failed.
+    """
+
+    def __init__(
+        self,
+        *,
+        on_open: BaseException | None = None,
+        on_put: BaseException | None = None,
+        answered: bool = False,
+        **connect: object,
+    ) -> None:
+        self.host, self.port = connect.get("host"), connect.get("port")
+        self.on_open, self.on_put, self.answered = on_open, on_put, answered
+        self.is_connected = False
+        self.commands: list[str] = []
+        self.client = self
+
+    @classmethod
+    def factory(cls, made: list[FakeConnection] | None = None, **behaviour: object):
+        """A connection factory for ``Remote``; each connection made is appended to ``made``."""
+
+        def make(**connect: object) -> FakeConnection:
+            conn = cls(**behaviour, **connect)  # type: ignore[arg-type]
+            if made is not None:
+                made.append(conn)
+            return conn
+
+        return make
+
+    def get_transport(self) -> object:
+        active = self.answered
+        return _Namespace(is_active=lambda: active, is_authenticated=lambda: False)
+
+    def open(self) -> None:
+        if self.on_open is not None:
+            raise self.on_open
+        self.is_connected = True
+
+    def close(self) -> None:
+        self.is_connected = False
+
+    def run(self, command: str, **kwargs: object) -> object:
+        self.commands.append(command)
+        return _Namespace(exited=0, stdout="", stderr="")
+
+    def put(self, local: object, remote: str) -> None:
+        if self.on_put is not None:
+            raise self.on_put
+
+
+def disk_full() -> OSError:
+    """What writing to a full disk raises."""
+    return OSError(_errno.ENOSPC, "No space left on device")
+
+
+# --- faults: a Vagrant lab whose machines are powered without Vagrant -----------------
+class PoweredVagrantSource(FakeVagrantSource):
+    """A :class:`FakeVagrantSource` whose ``halt`` and ``start`` flip machine states.
+
+    Attributes:
+        power: ``(action, node)`` for every power operation, in order.
+    """
+
+    def __init__(self, project_dir: Path, nodes: Sequence[Node] = ()) -> None:
+        super().__init__(project_dir, nodes)
+        self.power: list[tuple[str, str]] = []
+
+    def _set(self, names: Sequence[str], action: str, state: str) -> None:
+        self.power += [(action, name) for name in names]
+        self.nodes = [replace(n, state=state) if n.name in names else n for n in self.nodes]
+
+    def halt(self, names: Sequence[str], progress: object = None) -> None:
+        self._set(names, "halt", "stopped")
+
+    def start(self, names: Sequence[str], progress: object = None) -> None:
+        self._set(names, "start", "running")
+
+
+# --- Swarm read model and dashboard: labs whose managers answer from recordings ---------
+# Besides the module's first imports and SWARM_DATA, the imports below are used only here.
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from workshop.errors import UnknownNode  # noqa: E402
+from workshop.swarm.snapshot import MARK as SNAPSHOT_MARK  # noqa: E402
+from workshop.swarm.snapshot import section_header  # noqa: E402
+
+
+def is_snapshot(command: str) -> bool:
+    """Whether a command is the swarm snapshot's shell line (one round trip)."""
+    return SNAPSHOT_MARK in command
+
+
+def running_only(text: str) -> str:
+    """The lines of a ``docker service ps`` JSON recording whose desired state is Running."""
+    return "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if line.strip() and json.loads(line)["DesiredState"] == "Running"
+    )
+
+
+def snapshot_output(node_ls: str, node_inspect: str, service_ls: str, service_ps: str) -> str:
+    """What the snapshot command prints, assembled from recordings of each command.
+
+    The real command prints the same sections (see tests/data/swarm/snapshot*.txt).
+    """
+    parts = {
+        "node-ls": node_ls,
+        "node-inspect": node_inspect,
+        "service-ls": service_ls,
+        "service-ps": service_ps,
+    }
+    text = "".join(f"{section_header(name)}\n{body}" for name, body in parts.items())
+    return f"{text}{section_header('end')}\n"
+
+
+@dataclass(frozen=True)
+class FakeManager:
+    """A lab node as the swarm reader needs it: a name."""
+
+    name: str
+
+
+ManagerAnswer = Callable[[str], RunResult]
+
+
+class FakeManagersLab:
+    """Managers node-1 and node-2 (and any other named); each answers through a function.
+
+    Args:
+        answers: Node name (``node_1`` for ``node-1``) -> function of the command.
+    """
+
+    def __init__(self, **answers: ManagerAnswer) -> None:
+        self.answers = {name.replace("_", "-"): answer for name, answer in answers.items()}
+        self.calls: list[tuple[str, str, bool, float]] = []
+
+    @property
+    def managers(self) -> list[FakeManager]:
+        return [FakeManager("node-1"), FakeManager("node-2")]
+
+    def run(
+        self, command: str, on: str | list[str] = "all", sudo: bool = False, timeout: float = 60
+    ) -> Results:
+        assert isinstance(on, str)
+        if on not in self.answers:
+            raise UnknownNode(on, self.answers)
+        self.calls.append((on, command, sudo, timeout))
+        return Results([self.answers[on](command)])
+
+    @property
+    def asked(self) -> list[str]:
+        """The nodes asked, in order."""
+        return [node for node, *_ in self.calls]
+
+
+class FakeDashboardLab:
+    """Three nodes; managers answer docker reads from the real recordings.
+
+    ``replicas`` (service -> desired) changes with ``docker service scale``;
+    ``answer`` may be replaced to simulate failures.
+    """
+
+    SUBNET = "192.168.60"
+
+    def __init__(self, node_ls: str = "node-ls.jsonl") -> None:
+        self.states = {"node-1": "running", "node-2": "running", "node-3": "running"}
+        self.node_ls = node_ls
+        self.replicas = {"hello": 3, "helloworld": 6}
+        self.calls: list[tuple[str, str]] = []
+        self.power: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.answer: Callable[[str, str], RunResult] = self.recorded
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [
+            Node(
+                name,
+                "manager" if name != "node-3" else "worker",
+                f"{self.SUBNET}.{10 + i}",
+                SSHEndpoint("127.0.0.1", 2200 + i, "vagrant"),
+                state,
+            )
+            for i, (name, state) in enumerate(sorted(self.states.items()), start=1)
+        ]
+
+    @property
+    def managers(self) -> list[Node]:
+        return [n for n in self.nodes if n.is_manager]
+
+    def run(
+        self, command: str, on: str = "all", *, sudo: bool = False, timeout: float = 60
+    ) -> Results:
+        names = list(self.states) if on == "all" else [on]
+        if on != "all" and on not in self.states:
+            raise UnknownNode(on, self.states)
+        with self.lock:
+            self.calls.append((on, command))
+        return Results([self.answer(name, command) for name in names])
+
+    def halt(self, name: str) -> FakeDashboardLab:
+        self.power.append(("halt", name))
+        self.states[name] = "stopped"
+        return self
+
+    def start(self, name: str) -> FakeDashboardLab:
+        self.power.append(("start", name))
+        self.states[name] = "running"
+        return self
+
+    @property
+    def commands(self) -> list[str]:
+        return [command for _, command in self.calls]
+
+    def service_ls(self) -> str:
+        """The service ls recording, with every service at its wanted replicas."""
+        lines = []
+        for line in (SWARM_DATA / "service-ls.jsonl").read_text().splitlines():
+            obj = json.loads(line)
+            n = self.replicas[obj["Name"]]
+            obj["Replicas"] = f"{n}/{n}"
+            lines.append(json.dumps(obj))
+        return "\n".join(lines) + "\n"
+
+    def service_ps(self, names: Sequence[str]) -> str:
+        """Running tasks of the services named, from their recordings."""
+        texts = (SWARM_DATA / f"service-ps-{name}.jsonl" for name in names)
+        return running_only("".join(path.read_text() for path in texts))
+
+    def snapshot(self) -> str:
+        """The snapshot's answer: every recording, the tasks of every service."""
+        return snapshot_output(
+            (SWARM_DATA / self.node_ls).read_text(),
+            (SWARM_DATA / "node-inspect.json").read_text(),
+            self.service_ls(),
+            self.service_ps(list(self.replicas)),
+        )
+
+    def recorded(self, node: str, command: str) -> RunResult:
+        if is_snapshot(command):
+            return result(node, command, stdout=self.snapshot())
+        if command.startswith("docker node ls"):
+            return result(node, command, stdout=(SWARM_DATA / self.node_ls).read_text())
+        if command.startswith("docker node inspect"):
+            text = (SWARM_DATA / "node-inspect.json").read_text()
+            return result(node, command, stdout=text)
+        if command.startswith("docker service ls"):
+            return result(node, command, stdout=self.service_ls())
+        if command.startswith("docker service ps"):
+            names = [w for w in command.split()[3:] if w in self.replicas]
+            return result(node, command, stdout=self.service_ps(names))
+        if command.startswith("docker service scale"):
+            service, _, count = command.split()[-1].partition("=")
+            self.replicas[service] = int(count)
+            return result(node, command, stdout=f"{service} scaled to {count}\n")
+        if command.startswith(("docker node update", "docker node promote")):
+            return result(node, command, stdout=command.split()[-1] + "\n")
+        if command.startswith("for a in"):
+            return result(node, command, stdout=self.curl_output(command))
+        if command.startswith("docker ps"):
+            hosts = {"node-1": "c0ffee000001\n", "node-2": "c0ffee000002\n", "node-3": ""}
+            return result(node, command, stdout=hosts[node])
+        return result(node, command, rc=1, stderr=f"unexpected command {command}\n")
+
+    @classmethod
+    def curl_output(cls, command: str) -> str:
+        addresses = command.split(";")[0].split()[3:]
+        answer = {
+            f"{cls.SUBNET}.11": "c0ffee000001",
+            f"{cls.SUBNET}.12": "c0ffee000002",
+            f"{cls.SUBNET}.13": "!",
+        }
+        return "".join(f"{a} {answer[a]}\n" for a in addresses)
+
+
+@dataclass(frozen=True)
+class FakePlannedNode:
+    """A lab node as the topology drawing needs it."""
+
+    name: str
+    role: str
+    address: str
+    state: str = "running"
+
+
+@dataclass(frozen=True)
+class FakePlannedLab:
+    """A lab as the topology drawing needs it: its nodes."""
+
+    nodes: tuple[FakePlannedNode, ...]

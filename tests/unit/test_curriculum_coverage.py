@@ -230,6 +230,99 @@ COVERAGE = [
             "A reload is not a restart",
         ),
     ),
+    Item(
+        "10-multi-service-apps",
+        "overlay networks (front-tier, back-tier) created on a manager, refused on a worker; "
+        "services attach only to what they need; `--attachable`",
+        code=(
+            'lab.run("docker network create -d overlay front-tier", on="node-3"',
+            'create = "docker network create -d overlay"',
+            "--attachable back-tier",
+            "docker run --rm --network front-tier",
+            'checks.overlay_network(lab, "back-tier", attachable=True)',
+        ),
+        prose=("**overlay** network", "created on a manager", "`--attachable`"),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "a web service scaled behind a proxy, Redis on the back tier; the replicas find it by "
+        "service name from any node; the proxy cannot reach it",
+        code=(
+            'steps.stack_deploy(lab, "tiers"',
+            "docker service scale --detach tiers_counter=3",
+            "curl -s localhost:8010",
+            "getent hosts redis",
+            'checks.resolves(lab, "tiers_counter", "redis")',
+            'checks.cannot_resolve(lab, "tiers_proxy", "redis")',
+        ),
+        prose=("finds Redis by its service name", "## The proxy cannot reach Redis"),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "a message-passing pair of services (request/reply) across nodes",
+        code=(
+            'steps.stack_deploy(lab, "reqrep"',
+            "docker service logs --tail 4 reqrep_requester",
+            "checks.replies_across_nodes(lab)",
+        ),
+        prose=("**replier** on the worker", "**requester** on a manager"),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "bridge networks (one host, DNS by container name) versus overlay (many hosts)",
+        code=(
+            "docker network create bridge-demo",
+            "ask pong",
+            'lab.run(f"docker run --rm --network bridge-demo {image} ask pong", on="node-2"',
+        ),
+        prose=("**bridge** network", "**by container name**", "`local`, this host only"),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "an overlay network reaches a node only when a task of it lands there",
+        code=(
+            'lab.run("docker network ls --filter driver=overlay", sudo=True)',
+            'lab.run("docker network ls --filter driver=overlay", on="node-3"',
+        ),
+        prose=("gets an overlay network only when a task",),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "Redis with append-only persistence on a pinned node, its data in a volume there",
+        code=(
+            "docker node update --label-add redis=true node-3",
+            "appendonly.aof.1.incr.aof",
+            "docker service update --force --quiet tiers_redis",
+            'checks.service_pinned(lab, "tiers_redis", "node-3")',
+            "docker volume rm tiers_redis-data",
+        ),
+        prose=("`--appendonly yes`", "**placement constraint**", "*append-only file*"),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "databases on a swarm: Galera replicates itself, not on Gluster; finding it by name; "
+        "user uploads in an object store",
+        prose=(
+            "**Galera**",
+            "must **not** keep its data",
+            "`tasks.<service>`",
+            "**User uploads**",
+            "**object store**",
+        ),
+    ),
+    Item(
+        "10-multi-service-apps",
+        "history: before swarm mode (Docker 1.12), an external key-value store and docker-machine",
+        prose=(
+            "Docker 1.12",
+            "*classic Swarm*",
+            "**Consul**",
+            "**etcd**",
+            "**ZooKeeper**",
+            "**docker-machine**",
+            "**registrator**",
+        ),
+    ),
 ]
 
 

@@ -41,3 +41,14 @@ def test_report_text_and_html() -> None:
     text = str(report)
     assert "[FAIL] b: broken" in text and "fix: do X" in text and "NOT ready" in text
     assert "<table>" in report._repr_html_() and "do X" in report._repr_html_()
+
+
+def test_no_engine_is_a_finding_with_a_fix_not_an_exception(monkeypatch, tmp_path) -> None:
+    from workshop.images import START_ENGINE
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    report = run_doctor(ROOT, LabSettings())
+    assert report.get("docker engine").status == "fail"
+    image = report.get("node image")
+    assert image.status == "warn" and image.detail.startswith("cannot tell: the Docker engine at")
+    assert image.fix == START_ENGINE

@@ -89,3 +89,21 @@ def test_require_report_lists_states_in_order():
         ("docker",), (StateOutcome("nodes", False), StateOutcome("docker", False))
     )
     assert not again.changed and "already there" in again.summary()
+
+
+def test_headlines_pass_the_builders_lines_and_not_apts() -> None:
+    from workshop.steps.recorder import headlines
+
+    seen: list[str] = []
+    forward = headlines(seen.append)
+    for line in (
+        "Building dependency tree...",
+        "Building workshop/web:latest from workshop/images/web",
+        "Reading package lists...",
+        "Pulling debian:bookworm",
+    ):
+        forward(line)
+    assert seen == [
+        "Building workshop/web:latest from workshop/images/web",
+        "Pulling debian:bookworm",
+    ]

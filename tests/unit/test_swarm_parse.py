@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from workshop.errors import UsageError
 from workshop.swarm.parse import (
     SwarmParseError,
     parse_current_state,
@@ -21,6 +22,7 @@ from workshop.swarm.parse import (
     parse_service_ls,
     parse_service_ps,
 )
+from workshop.swarm.snapshot import MARK, parse_snapshot, split_sections
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
 STATUSES = {"ready", "down", "unknown", "disconnected"}
@@ -119,6 +121,7 @@ def test_recordings_exist() -> None:
         "node-inspect*.json",
         "service-ls*.jsonl",
         "service-ps-*.jsonl",
+        "snapshot*.txt",
     ):
         assert recordings(pattern), pattern
 
@@ -241,3 +244,60 @@ def test_blank_lines_are_ignored() -> None:
 def test_bad_output_raises_parse_error(parser: object, text: str) -> None:
     with pytest.raises(SwarmParseError):
         parser(text)  # type: ignore[operator]
+
+
+# The snapshot: every answer of a dashboard refresh in one command's output -------------
+
+
+@pytest.mark.parametrize("path", params("snapshot*.txt"))
+def test_snapshot_recordings(path: Path) -> None:
+    asked = path.stem.removeprefix("snapshot").removeprefix("-")  # snapshot-<service>.txt
+    snapshot = parse_snapshot(path.read_text(), [asked] if asked else None)
+    assert snapshot.nodes and snapshot.services
+    for node in snapshot.nodes:  # node ls, with the address node inspect gave
+        assert node.address and node.address != "0.0.0.0"
+    assert snapshot.leader is not None
+    assert snapshot.read
+    for service in (s for s in snapshot.services if s.name in snapshot.read):
+        # the tasks listed are the ones service ls counts
+        running = [t for t in snapshot.tasks_of(service.name) if t.running]
+        assert len(running) == service.replicas_running
+        assert all(task.desired_state == "running" for task in snapshot.tasks_of(service.name))
+
+
+def test_snapshot_values() -> None:
+    snapshot = parse_snapshot((DATA / "snapshot.txt").read_text())
+    assert [(n.hostname, n.address, n.manager_status) for n in snapshot.nodes] == [
+        ("node-1", "192.168.60.11", "Leader"),
+        ("node-2", "192.168.60.12", "Reachable"),
+        ("node-3", "192.168.60.13", ""),
+    ]
+    assert snapshot.read == ("readmodel-bench", "registry_registry")
+    distributions = snapshot.distributions()
+    assert dict(distributions["readmodel-bench"]) == {"node-1": 10, "node-2": 10, "node-3": 10}
+    assert dict(distributions["registry_registry"]) == {"node-1": 1, "node-2": 1, "node-3": 1}
+    quorum = snapshot.quorum
+    assert quorum is not None and (quorum.managers, quorum.reachable) == (2, 2)
+
+
+def test_snapshot_of_some_services_lists_only_their_tasks() -> None:
+    # recorded with snapshot_command(["readmodel-bench", "nope"]): nope does not exist
+    text = (DATA / "snapshot-readmodel-bench.txt").read_text()
+    tasks_printed = split_sections(text)["service-ps"]
+    assert "registry_registry" not in tasks_printed  # the command itself left them out
+    snapshot = parse_snapshot(text, ["readmodel-bench", "nope"])
+    assert snapshot.read == ("readmodel-bench",)
+    assert snapshot.distribution("readmodel-bench").total == 30
+    with pytest.raises(UsageError, match="'nope' is not valid; choose one of: readmodel-bench"):
+        snapshot.distribution("nope")
+    with pytest.raises(UsageError, match="did not read the tasks of 'registry_registry'"):
+        snapshot.tasks_of("registry_registry")
+
+
+def test_snapshot_cut_short_raises_parse_error() -> None:
+    text = (DATA / "snapshot.txt").read_text()
+    before_end = text[: text.index(f"{MARK} end")]
+    with pytest.raises(SwarmParseError, match="the end marker missing"):
+        parse_snapshot(before_end)
+    with pytest.raises(SwarmParseError, match="service-ls, service-ps missing"):
+        parse_snapshot(text[: text.index(f"{MARK} service-ls")])

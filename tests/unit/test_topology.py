@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from tests.unit.fakes import FakePlannedLab, FakePlannedNode
 from workshop.dashboard.plots import IDLE_COLOR
 from workshop.dashboard.topology import LEADER_EDGE, topology
 from workshop.swarm import SwarmNode
@@ -16,24 +15,11 @@ from workshop.swarm import SwarmNode
 matplotlib.use("Agg")
 
 
-@dataclass(frozen=True)
-class FakeNode:
-    name: str
-    role: str
-    address: str
-    state: str = "running"
-
-
-@dataclass(frozen=True)
-class FakeLab:
-    nodes: tuple[FakeNode, ...]
-
-
-LAB = FakeLab(
+LAB = FakePlannedLab(
     (
-        FakeNode("node-1", "manager", "192.168.56.11"),
-        FakeNode("node-2", "manager", "192.168.56.12"),
-        FakeNode("node-3", "worker", "192.168.56.13"),
+        FakePlannedNode("node-1", "manager", "192.168.56.11"),
+        FakePlannedNode("node-2", "manager", "192.168.56.12"),
+        FakePlannedNode("node-3", "worker", "192.168.56.13"),
     )
 )
 
@@ -79,7 +65,9 @@ def test_swarm_view_marks_the_real_leader_and_down_nodes() -> None:
 
 
 def test_a_stopped_machine_is_grey_and_says_so() -> None:
-    lab = FakeLab((*LAB.nodes[:2], FakeNode("node-3", "worker", "192.168.56.13", "stopped")))
+    lab = FakePlannedLab(
+        (*LAB.nodes[:2], FakePlannedNode("node-3", "worker", "192.168.56.13", "stopped"))
+    )
     fig = draw(topology(lab))
     assert "stopped" in texts(fig)
     assert matplotlib.colors.same_color(boxes(fig)["node:node-3"].get_facecolor(), IDLE_COLOR)

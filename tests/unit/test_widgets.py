@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
-
 import matplotlib
 import pytest
 
-from tests.unit.fakes import result
+from tests.unit.fakes import FakeDashboardLab, is_snapshot, result
 from workshop.dashboard import (
     FaultTimeline,
     QuorumGauge,
@@ -23,126 +17,17 @@ from workshop.dashboard import (
 )
 from workshop.dashboard.sampling import request_loop
 from workshop.errors import UnknownNode, UsageError
-from workshop.lab.node import Node, SSHEndpoint
-from workshop.lab.results import Results, RunResult
+from workshop.progress import poll_until
 from workshop.swarm import SwarmUnavailable
 
 matplotlib.use("Agg")
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "swarm"
 PNG = b"\x89PNG"
-SUBNET = "192.168.60"
-
-
-def running_only(text: str) -> str:
-    return "".join(
-        line
-        for line in text.splitlines(keepends=True)
-        if json.loads(line)["DesiredState"] == "Running"
-    )
-
-
-class FakeLab:
-    """Three nodes; managers answer docker reads from the real recordings.
-
-    ``replicas`` (service -> desired) changes with ``docker service scale``;
-    ``answer`` may be replaced to simulate failures.
-    """
-
-    def __init__(self, node_ls: str = "node-ls.jsonl") -> None:
-        self.states = {"node-1": "running", "node-2": "running", "node-3": "running"}
-        self.node_ls = node_ls
-        self.replicas = {"hello": 3, "helloworld": 6}
-        self.calls: list[tuple[str, str]] = []
-        self.power: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-        self.answer: Callable[[str, str], RunResult] = self.recorded
-
-    @property
-    def nodes(self) -> list[Node]:
-        return [
-            Node(
-                name,
-                "manager" if name != "node-3" else "worker",
-                f"{SUBNET}.{10 + i}",
-                SSHEndpoint("127.0.0.1", 2200 + i, "vagrant"),
-                state,
-            )
-            for i, (name, state) in enumerate(sorted(self.states.items()), start=1)
-        ]
-
-    @property
-    def managers(self) -> list[Node]:
-        return [n for n in self.nodes if n.is_manager]
-
-    def run(
-        self, command: str, on: str = "all", *, sudo: bool = False, timeout: float = 60
-    ) -> Results:
-        names = list(self.states) if on == "all" else [on]
-        if on != "all" and on not in self.states:
-            raise UnknownNode(on, self.states)
-        with self.lock:
-            self.calls.append((on, command))
-        return Results([self.answer(name, command) for name in names])
-
-    def halt(self, name: str) -> FakeLab:
-        self.power.append(("halt", name))
-        self.states[name] = "stopped"
-        return self
-
-    def start(self, name: str) -> FakeLab:
-        self.power.append(("start", name))
-        self.states[name] = "running"
-        return self
-
-    @property
-    def commands(self) -> list[str]:
-        return [command for _, command in self.calls]
-
-    def recorded(self, node: str, command: str) -> RunResult:
-        if command.startswith("docker node ls"):
-            return result(node, command, stdout=(DATA / self.node_ls).read_text())
-        if command.startswith("docker node inspect"):
-            return result(node, command, stdout=(DATA / "node-inspect.json").read_text())
-        if command.startswith("docker service ls"):
-            lines = []
-            for line in (DATA / "service-ls.jsonl").read_text().splitlines():
-                obj = json.loads(line)
-                n = self.replicas[obj["Name"]]
-                obj["Replicas"] = f"{n}/{n}"
-                lines.append(json.dumps(obj))
-            return result(node, command, stdout="\n".join(lines) + "\n")
-        if command.startswith("docker service ps"):
-            names = [w for w in command.split()[3:] if w in self.replicas]
-            text = "".join((DATA / f"service-ps-{name}.jsonl").read_text() for name in names)
-            return result(node, command, stdout=running_only(text))
-        if command.startswith("docker service scale"):
-            service, _, count = command.split()[-1].partition("=")
-            self.replicas[service] = int(count)
-            return result(node, command, stdout=f"{service} scaled to {count}\n")
-        if command.startswith(("docker node update", "docker node promote")):
-            return result(node, command, stdout=command.split()[-1] + "\n")
-        if command.startswith("for a in"):
-            return result(node, command, stdout=self.curl_output(command))
-        if command.startswith("docker ps"):
-            hosts = {"node-1": "c0ffee000001\n", "node-2": "c0ffee000002\n", "node-3": ""}
-            return result(node, command, stdout=hosts[node])
-        return result(node, command, rc=1, stderr=f"unexpected command {command}\n")
-
-    @staticmethod
-    def curl_output(command: str) -> str:
-        addresses = command.split(";")[0].split()[3:]
-        answer = {
-            f"{SUBNET}.11": "c0ffee000001",
-            f"{SUBNET}.12": "c0ffee000002",
-            f"{SUBNET}.13": "!",
-        }
-        return "".join(f"{a} {answer[a]}\n" for a in addresses)
 
 
 @pytest.fixture
-def lab() -> FakeLab:
-    return FakeLab()
+def lab() -> FakeDashboardLab:
+    return FakeDashboardLab()
 
 
 def status_text(widget: object) -> str:
@@ -157,7 +42,7 @@ def wait_idle(widget: SwarmDashboard | RequestSampler) -> None:
 # --- SwarmDashboard ----------------------------------------------------------------
 
 
-def test_dashboard_constructs_without_touching_the_lab(lab: FakeLab) -> None:
+def test_dashboard_constructs_without_touching_the_lab(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     assert lab.calls == []
     assert "not read yet" in repr(dashboard)
@@ -167,7 +52,7 @@ def test_dashboard_constructs_without_touching_the_lab(lab: FakeLab) -> None:
     assert "workshop-dashboard" in dashboard.view._dom_classes
 
 
-def test_refresh_returns_what_it_drew(lab: FakeLab) -> None:
+def test_refresh_returns_what_it_drew(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     state = dashboard.refresh()
     assert set(state.distributions) == {"hello", "helloworld"}
@@ -185,7 +70,32 @@ def test_refresh_returns_what_it_drew(lab: FakeLab) -> None:
     assert "helloworld: 6 tasks on 3 nodes" in text and "Leader: node-1" in text
 
 
-def test_selected_service_sets_the_slider(lab: FakeLab) -> None:
+def test_refresh_is_one_round_trip_to_one_manager(lab: FakeDashboardLab) -> None:
+    dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
+    dashboard.refresh()
+    dashboard.refresh()
+    assert [on for on, _ in lab.calls] == ["node-1", "node-1"]
+    assert all(is_snapshot(command) for command in lab.commands)
+
+
+def test_figure_is_redrawn_in_place_only_when_the_picture_changes(lab: FakeDashboardLab) -> None:
+    dashboard = SwarmDashboard(lab, auto_refresh=False)
+    image, children = dashboard.image, dashboard.view.children
+    dashboard.refresh()
+    figure, png = dashboard.canvas.figure, dashboard.image.value
+    dashboard.refresh()  # the swarm did not change: nothing is drawn again
+    assert dashboard.canvas.draws == 1 and dashboard.image.value == png
+    lab.node_ls = "node-ls-faults.jsonl"  # node-1 down, node-3 drained: new marks
+    dashboard.refresh()
+    assert dashboard.canvas.draws == 2 and dashboard.image.value != png
+    assert dashboard.canvas.figure is figure and dashboard.image is image
+    assert dashboard.view.children == children
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert labels == ["node-1 (down)", "node-2", "node-3 (drain)"]
+    assert dashboard.redraw() and dashboard.canvas.draws == 3
+
+
+def test_selected_service_sets_the_slider(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
     state = dashboard.refresh()
     assert list(state.distributions) == ["helloworld"]
@@ -193,7 +103,7 @@ def test_selected_service_sets_the_slider(lab: FakeLab) -> None:
     assert dashboard.selector.value == "helloworld"
 
 
-def test_drained_node_is_marked(lab: FakeLab) -> None:
+def test_drained_node_is_marked(lab: FakeDashboardLab) -> None:
     lab.node_ls = "node-ls-faults.jsonl"
     dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
     state = dashboard.refresh()
@@ -203,7 +113,7 @@ def test_drained_node_is_marked(lab: FakeLab) -> None:
     assert "(down)" in dashboard._rows["node-1"][1].value
 
 
-def test_unknown_service_is_shown_in_the_widget(lab: FakeLab) -> None:
+def test_unknown_service_is_shown_in_the_widget(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, "nope", auto_refresh=False)
     with pytest.raises(UsageError, match="hello, helloworld"):
         dashboard.refresh()
@@ -214,14 +124,14 @@ def test_unknown_service_is_shown_in_the_widget(lab: FakeLab) -> None:
 
 
 @pytest.mark.parametrize("replicas", [-1, 101, 2.5, "3", True])
-def test_bad_replicas_never_reach_the_cluster(lab: FakeLab, replicas: object) -> None:
+def test_bad_replicas_never_reach_the_cluster(lab: FakeDashboardLab, replicas: object) -> None:
     dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
     with pytest.raises(UsageError, match="replicas"):
         dashboard.scale(replicas)  # type: ignore[arg-type]
     assert lab.calls == []
 
 
-def test_unknown_service_is_not_scaled(lab: FakeLab) -> None:
+def test_unknown_service_is_not_scaled(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     dashboard.refresh()
     with pytest.raises(UsageError, match="'web'"):
@@ -229,7 +139,7 @@ def test_unknown_service_is_not_scaled(lab: FakeLab) -> None:
     assert not any("scale" in c for c in lab.commands)
 
 
-def test_scale_waits_for_the_replicas(lab: FakeLab) -> None:
+def test_scale_waits_for_the_replicas(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
     dashboard.refresh()
     service = dashboard.scale(9)
@@ -238,7 +148,7 @@ def test_scale_waits_for_the_replicas(lab: FakeLab) -> None:
     assert dashboard.progress.value == 1.0
 
 
-def test_apply_button_scales_in_the_background(lab: FakeLab) -> None:
+def test_apply_button_scales_in_the_background(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
     dashboard.refresh()
     dashboard.replicas.value = 4
@@ -250,7 +160,7 @@ def test_apply_button_scales_in_the_background(lab: FakeLab) -> None:
     assert dashboard.progress.layout.visibility == "hidden"
 
 
-def test_availability_toggle_runs_node_update(lab: FakeLab) -> None:
+def test_availability_toggle_runs_node_update(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     dashboard.refresh()
     toggle, _ = dashboard._rows["node-3"]
@@ -263,7 +173,7 @@ def test_availability_toggle_runs_node_update(lab: FakeLab) -> None:
         dashboard.set_availability("node-9", "drain")
 
 
-def test_refresh_moving_the_toggles_runs_nothing(lab: FakeLab) -> None:
+def test_refresh_moving_the_toggles_runs_nothing(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     dashboard.refresh()
     lab.node_ls = "node-ls-faults.jsonl"
@@ -273,7 +183,7 @@ def test_refresh_moving_the_toggles_runs_nothing(lab: FakeLab) -> None:
     assert not any("node update" in c for c in lab.commands)
 
 
-def test_power_buttons_halt_and_start_through_the_lab(lab: FakeLab) -> None:
+def test_power_buttons_halt_and_start_through_the_lab(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     dashboard.refresh()
     row = dashboard.nodes_box.children[2]
@@ -287,7 +197,7 @@ def test_power_buttons_halt_and_start_through_the_lab(lab: FakeLab) -> None:
         dashboard.power_off("node-7")
 
 
-def test_errors_of_background_actions_appear_in_the_widget(lab: FakeLab) -> None:
+def test_errors_of_background_actions_appear_in_the_widget(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
     dashboard.refresh()
     recorded = lab.answer
@@ -303,7 +213,7 @@ def test_errors_of_background_actions_appear_in_the_widget(lab: FakeLab) -> None
     assert "update out of sequence" in status_text(dashboard)
 
 
-def test_no_manager_answering_is_shown_not_raised_by_the_timer(lab: FakeLab) -> None:
+def test_no_manager_answering_is_shown_not_raised_by_the_timer(lab: FakeDashboardLab) -> None:
     lab.answer = lambda node, command: result(node, command, rc=None, error="timed out after 15 s")
     dashboard = SwarmDashboard(lab, auto_refresh=False)
     with pytest.raises(SwarmUnavailable):
@@ -312,27 +222,22 @@ def test_no_manager_answering_is_shown_not_raised_by_the_timer(lab: FakeLab) -> 
     assert dashboard.refresh_quietly() is None
 
 
-def test_auto_refresh_runs_on_a_timer_and_stops(lab: FakeLab) -> None:
+def test_auto_refresh_runs_on_a_timer_and_stops(lab: FakeDashboardLab) -> None:
     dashboard = SwarmDashboard(lab, interval=0.5)
     assert dashboard.auto.value
-    deadline = time.monotonic() + 10
-    while dashboard.state is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert dashboard.state is not None and dashboard.running
+    poll_until(lambda: dashboard.state, lambda state: state is not None, timeout=10, interval=0.05)
+    assert dashboard.running
     dashboard.auto.value = False
     assert dashboard._timer is not None
     dashboard._timer.join(5)
     assert not dashboard.running
-    count = len(lab.calls)
-    time.sleep(0.8)
-    assert len(lab.calls) == count
     dashboard.resume()
     assert dashboard.auto.value and dashboard.running
     dashboard.close()
     assert not dashboard.auto.value
 
 
-def test_interval_is_checked(lab: FakeLab) -> None:
+def test_interval_is_checked(lab: FakeDashboardLab) -> None:
     with pytest.raises(UsageError, match="interval"):
         SwarmDashboard(lab, interval=0)
 
@@ -341,13 +246,15 @@ def test_interval_is_checked(lab: FakeLab) -> None:
 
 
 @pytest.mark.parametrize(("port", "requests"), [(0, 10), (70000, 10), (80, 0), (80, 5000)])
-def test_sampler_checks_its_arguments_first(lab: FakeLab, port: int, requests: int) -> None:
+def test_sampler_checks_its_arguments_first(
+    lab: FakeDashboardLab, port: int, requests: int
+) -> None:
     with pytest.raises(UsageError):
         RequestSampler(lab, port, requests)
     assert lab.calls == []
 
 
-def test_sampler_counts_answers_per_container_and_node(lab: FakeLab) -> None:
+def test_sampler_counts_answers_per_container_and_node(lab: FakeDashboardLab) -> None:
     sampler = RequestSampler(lab, 8080, 30, service="hello")
     assert lab.calls == [] and "no requests sent yet" in repr(sampler)
     sample = sampler.refresh()
@@ -363,7 +270,7 @@ def test_sampler_counts_answers_per_container_and_node(lab: FakeLab) -> None:
     assert "label=com.docker.swarm.service.name=hello" in ps
 
 
-def test_sampler_sends_from_a_running_node(lab: FakeLab) -> None:
+def test_sampler_sends_from_a_running_node(lab: FakeDashboardLab) -> None:
     lab.states["node-1"] = "stopped"
     sample = sample_requests(lab, 8080, 3)
     assert sample.sender == "node-2"
@@ -371,7 +278,7 @@ def test_sampler_sends_from_a_running_node(lab: FakeLab) -> None:
         sample_requests(lab, 8080, 3, sender="node-8")
 
 
-def test_sampler_button_shows_errors(lab: FakeLab) -> None:
+def test_sampler_button_shows_errors(lab: FakeDashboardLab) -> None:
     lab.answer = lambda node, command: result(node, command, rc=127, stderr="curl: not found\n")
     sampler = RequestSampler(lab, 8080)
     sampler.send_button.click()
@@ -388,7 +295,7 @@ def test_request_loop_quotes_and_asks_in_turn() -> None:
 # --- QuorumGauge and the timeline -----------------------------------------------------
 
 
-def test_quorum_gauge_refresh(lab: FakeLab) -> None:
+def test_quorum_gauge_refresh(lab: FakeDashboardLab) -> None:
     gauge = QuorumGauge(lab, auto_refresh=False)
     quorum = gauge.refresh()
     assert (quorum.managers, quorum.reachable, quorum.leader) == (2, 2, "node-1")
@@ -396,13 +303,13 @@ def test_quorum_gauge_refresh(lab: FakeLab) -> None:
     assert "Quorum: quorum OK" in repr(gauge)
 
 
-def test_quorum_gauge_during_the_fault(lab: FakeLab) -> None:
+def test_quorum_gauge_during_the_fault(lab: FakeDashboardLab) -> None:
     lab.node_ls = "node-ls-faults.jsonl"
     quorum = QuorumGauge(lab, auto_refresh=False).refresh()
     assert (quorum.managers, quorum.reachable, quorum.leader) == (3, 2, "node-3")
 
 
-def test_fault_timeline_samples_and_marks(lab: FakeLab) -> None:
+def test_fault_timeline_samples_and_marks(lab: FakeDashboardLab) -> None:
     now = [100.0]
     timeline = FaultTimeline(lab, "helloworld", interval=1, desired=6, clock=lambda: now[0])
     timeline.sample()
@@ -422,21 +329,22 @@ def test_fault_timeline_samples_and_marks(lab: FakeLab) -> None:
     assert "<- node-1 powered off" in repr(timeline)
 
 
-def test_fault_timeline_in_the_background(lab: FakeLab) -> None:
+def test_fault_timeline_in_the_background(lab: FakeDashboardLab) -> None:
     timeline = FaultTimeline(lab, "helloworld", interval=0.5).start()
-    time.sleep(1.2)
+    poll_until(timeline.timeline, lambda samples: len(samples) >= 2, timeout=10, interval=0.05)
     samples = timeline.stop().timeline()
-    assert len(samples) >= 2 and all(s.running == 6 for s in samples)
+    assert all(s.running == 6 for s in samples)
+    assert all(is_snapshot(command) for command in lab.commands)  # one round trip each
 
 
-def test_record_timeline(lab: FakeLab) -> None:
+def test_record_timeline(lab: FakeDashboardLab) -> None:
     samples = record_timeline(lab, "helloworld", 0)
     assert len(samples) == 1 and samples[0].running == 6
     with pytest.raises(UsageError):
         record_timeline(lab, "helloworld", -1)
 
 
-def test_stop_all_and_closing_stop_the_timers(lab: FakeLab) -> None:
+def test_stop_all_and_closing_stop_the_timers(lab: FakeDashboardLab) -> None:
     first = SwarmDashboard(lab, interval=0.5)
     second = QuorumGauge(lab, interval=0.5)
     assert first.running and second.running
@@ -453,7 +361,7 @@ def test_stop_all_and_closing_stop_the_timers(lab: FakeLab) -> None:
 
 
 @pytest.mark.parametrize("service", ["", 3])
-def test_bad_service_argument(lab: FakeLab, service: object) -> None:
+def test_bad_service_argument(lab: FakeDashboardLab, service: object) -> None:
     with pytest.raises(UsageError, match="service"):
         SwarmDashboard(lab, service, auto_refresh=False)  # type: ignore[arg-type]
     assert lab.calls == []

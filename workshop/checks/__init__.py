@@ -17,6 +17,8 @@ One module per part of the course:
 - :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
 - :mod:`~workshop.checks.balancing`: a front proxy over a service's tasks, and
   requests spread over them (08);
+- :mod:`~workshop.checks.overlay`: overlay networks, who finds whom on them, and
+  services talking across nodes (10);
 - :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
@@ -26,6 +28,14 @@ from workshop.checks.balancing import proxy_follows, requests_spread
 from workshop.checks.host import host_ready
 from workshop.checks.network import firewall_open, swarm_networks
 from workshop.checks.nodes import docker_running, nodes_answer
+from workshop.checks.overlay import (
+    cannot_resolve,
+    network_absent,
+    overlay_network,
+    replies_across_nodes,
+    resolves,
+    service_pinned,
+)
 from workshop.checks.result import CheckFailed, CheckResult, check_all, guarded
 from workshop.checks.services import global_service, service_absent, service_replicas
 from workshop.checks.storage import gluster_healed, gluster_peers, gluster_shared
@@ -35,6 +45,7 @@ from workshop.checks.wait import wait_until
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "cannot_resolve",
     "check_all",
     "docker_running",
     "firewall_open",
@@ -44,10 +55,15 @@ __all__ = [
     "gluster_shared",
     "guarded",
     "host_ready",
+    "network_absent",
     "nodes_answer",
+    "overlay_network",
     "proxy_follows",
+    "replies_across_nodes",
     "requests_spread",
+    "resolves",
     "service_absent",
+    "service_pinned",
     "service_replicas",
     "swarm_formed",
     "swarm_networks",

@@ -24,7 +24,7 @@ from workshop.steps.service import (
 )
 from workshop.steps.service import check_replicas as check_replica_count
 from workshop.swarm.models import Quorum, ReplicaDistribution, Service, SwarmNode
-from workshop.swarm.read import SwarmReader, distribution_of, quorum_of
+from workshop.swarm.read import SwarmReader
 
 __all__ = [
     "AVAILABILITIES",
@@ -123,10 +123,10 @@ class DashboardState:
 
 
 def read_state(reader: SwarmReader, service: str | None = None) -> DashboardState:
-    """Read nodes, services, tasks and quorum with four docker commands.
+    """Read nodes, services, tasks and quorum in one round trip to one manager.
 
     Args:
-        reader: Where to read from.
+        reader: Where to read from (:meth:`~workshop.swarm.SwarmReader.snapshot`).
         service: Show only this service (``None``: all services).
 
     Raises:
@@ -134,21 +134,14 @@ def read_state(reader: SwarmReader, service: str | None = None) -> DashboardStat
         SwarmUnavailable: If no manager can answer.
     """
     started = time.monotonic()
-    nodes = reader.nodes()
-    services = reader.services()
-    names = [s.name for s in services]
-    shown = names if service is None else [check_service(service, names)]
-    tasks = reader.tasks(shown)
-    distributions = {
-        name: distribution_of(name, [t for t in tasks if t.service == name], nodes)
-        for name in shown
-    }
-    quorum = quorum_of(nodes) if any(n.is_manager for n in nodes) else None
+    snapshot = reader.snapshot(None if service is None else [service])
+    if service is not None:
+        check_service(service, snapshot.service_names)
     return DashboardState(
-        nodes=tuple(nodes),
-        services=tuple(services),
-        distributions=distributions,
-        quorum=quorum,
+        nodes=snapshot.nodes,
+        services=snapshot.services,
+        distributions=snapshot.distributions(),
+        quorum=snapshot.quorum,
         service=service,
         took=time.monotonic() - started,
     )

@@ -235,6 +235,7 @@ class LiveWidget:
             self.stop()
 
     def _tick(self) -> None:
+        """Refresh every ``interval`` seconds until stopped: a timer, not a wait for a state."""
         while not self._stop.is_set():
             if self.view.comm is None:  # the widget was closed: nobody is looking
                 break

@@ -19,7 +19,14 @@ from workshop.dashboard.live import DashboardLab, LabMachine
 from workshop.errors import CommandFailed, UnknownNode, UsageError
 from workshop.lab.results import node_sort_key
 
-__all__ = ["MAX_REQUESTS", "RequestSample", "check_port", "replica_hosts", "sample_requests"]
+__all__ = [
+    "MAX_REQUESTS",
+    "RequestSample",
+    "check_port",
+    "count_answers",
+    "replica_hosts",
+    "sample_requests",
+]
 
 #: Most requests one sample sends.
 MAX_REQUESTS = 1000
@@ -136,6 +143,30 @@ def request_loop(addresses: Sequence[str], port: int, timeout: float) -> str:
     )
 
 
+def count_answers(output: str, names: dict[str, str]) -> tuple[Counter[str], Counter[str]]:
+    """Read the request loop's ``ADDRESS ANSWER`` lines.
+
+    Args:
+        output: What :func:`request_loop` printed.
+        names: Address -> node name.
+
+    Returns:
+        Answer (container host name) -> requests it answered, and node asked ->
+        requests it did not answer.
+    """
+    answers: Counter[str] = Counter()
+    unanswered: Counter[str] = Counter()
+    for line in output.splitlines():
+        address, _, answer = line.strip().partition(" ")
+        if not address:
+            continue
+        if answer in ("", NO_ANSWER):
+            unanswered[names.get(address, address)] += 1
+        else:
+            answers[answer.strip()] += 1
+    return answers, unanswered
+
+
 def replica_hosts(
     lab: DashboardLab, service: str | None = None, timeout: float = 20.0
 ) -> dict[str, str]:
@@ -205,16 +236,7 @@ def sample_requests(
             result.stderr,
             hint=str(result.error) if result.error else None,
         )
-    answers: Counter[str] = Counter()
-    unanswered: Counter[str] = Counter()
-    for line in result.stdout.splitlines():
-        address, _, answer = line.strip().partition(" ")
-        if not address:
-            continue
-        if answer in ("", NO_ANSWER):
-            unanswered[names.get(address, address)] += 1
-        else:
-            answers[answer.strip()] += 1
+    answers, unanswered = count_answers(result.stdout, names)
     took = time.monotonic() - started
     return RequestSample(
         port=port,

@@ -6,6 +6,10 @@ Example (chapter 09)::
     timeline.mark("node-1 powered off"); lab.halt("node-1")
     timeline.wait(90)        # keep sampling for 90 s
     timeline.stop()          # shows the plot (and a text table in a terminal)
+
+Sampling runs at a fixed rate and keeps every sample; it is not a wait for a state
+(that is :func:`workshop.progress.poll_until`). Each sample is one round trip
+(:meth:`~workshop.swarm.SwarmReader.sample`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from matplotlib.figure import Figure
 
 from workshop.dashboard.live import check_interval, png_of
-from workshop.dashboard.plots import fault_timeline
+from workshop.dashboard.sample_plots import fault_timeline
 from workshop.errors import UsageError, WorkshopError
 from workshop.swarm.models import TimelineSample
 from workshop.swarm.read import SwarmLab, SwarmReader
@@ -102,15 +106,25 @@ class FaultTimeline:
         self._stop.clear()
         if self._started is None:
             self._started = self.clock()
-        self._thread = threading.Thread(target=self._loop, name="fault-timeline", daemon=True)
+        self._thread = threading.Thread(target=self._record, name="fault-timeline", daemon=True)
         self._thread.start()
         return self
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def _record(self, seconds: float | None = None) -> FaultTimeline:
+        """Sample every ``interval`` seconds until :meth:`stop` (or for ``seconds``).
+
+        A fixed-rate sampler, not a wait for a state: every sample is kept, and it
+        blocks the caller (:meth:`start` runs it on a thread).
+
+        Args:
+            seconds: Stop after this long (``None``: only :meth:`stop` ends it).
+        """
+        until = None if seconds is None else self.clock() + seconds
+        while True:
             self.sample()
-            if self._stop.wait(self.interval):
-                break
+            pause = self.interval if until is None else min(self.interval, until - self.clock())
+            if pause <= 0 or self._stop.wait(pause):
+                return self
 
     def wait(self, seconds: float) -> FaultTimeline:
         """Block for ``seconds`` while the background sampling goes on."""
@@ -174,11 +188,4 @@ def record_timeline(
     if seconds < 0:
         raise UsageError(f"seconds must not be negative, got {seconds!r}")
     recorder = FaultTimeline(lab, service, interval=interval, reader=reader)
-    deadline = time.monotonic() + seconds
-    while True:
-        recorder.sample()
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        time.sleep(min(interval, left))
-    return recorder.timeline()
+    return recorder._record(seconds).timeline()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
@@ -29,6 +30,12 @@ MANAGER_FILL = "#e3f2fd"
 WORKER_FILL = "#f1f8e9"
 LEADER_EDGE = "#1565c0"
 HOST_FILL = "#fff8e1"
+#: Geometry of the drawing, in data units: node boxes, the gap between them, the
+#: height of the lab network line and of the boxes' bottom.
+BOX_WIDTH, BOX_HEIGHT, BOX_GAP = 2.0, 1.35, 0.4
+NETWORK_Y, BOX_Y = 1.9, 2.45
+NETWORK_LABEL: dict[str, Any] = {"ha": "left", "va": "top", "fontsize": 9, "color": MARK_COLOR}
+NOTE: dict[str, Any] = {"ha": "center", "va": "bottom", "fontsize": 9}
 
 
 class TopologyNode(Protocol):
@@ -116,111 +123,86 @@ def topology(
     fig = DashboardFigure(figsize=(max(6.0, 2.4 * count + 1.0), 4.2), layout="constrained")
     ax = fig.add_subplot()
     ax.set_axis_off()
-    width, height, gap = 2.0, 1.35, 0.4
-    total = count * width + (count - 1) * gap
+    total = count * BOX_WIDTH + (count - 1) * BOX_GAP
     ax.set_xlim(-0.3, total + 0.3)
     ax.set_ylim(-0.2, 4.1)
     ax.set_title(title, fontweight="bold")
-
-    network_y, box_y = 1.9, 2.45
-    ax.plot([0, total], [network_y, network_y], color=MARK_COLOR, linewidth=3, gid="network")
-    ax.text(
-        0,
-        network_y - 0.08,
-        f"lab network {_network(nodes)}",
-        ha="left",
-        va="top",
-        fontsize=9,
-        color=MARK_COLOR,
-    )
-
+    ax.plot([0, total], [NETWORK_Y, NETWORK_Y], color=MARK_COLOR, linewidth=3, gid="network")
+    ax.text(0, NETWORK_Y - 0.08, f"lab network {_network(nodes)}", **NETWORK_LABEL)
     for index, node in enumerate(nodes):
-        x = index * (width + gap)
         seen = by_host.get(node.name) if swarm is not None else None
-        manager = seen.is_manager if seen is not None else node.role == "manager"
-        running = node.state == "running"
         leader = (seen is not None and seen.is_leader) or (
             swarm is None and node.name == first_manager
         )
-        fill = (MANAGER_FILL if manager else WORKER_FILL) if running else IDLE_COLOR
-        edge = LEADER_EDGE if leader and running else MARK_COLOR
-        ax.add_patch(
-            FancyBboxPatch(
-                (x, box_y),
-                width,
-                height,
-                boxstyle="round,pad=0.02,rounding_size=0.12",
-                facecolor=fill,
-                edgecolor=edge,
-                linewidth=3 if leader else 1.2,
-                gid=f"node:{node.name}",
-            )
-        )
-        ax.plot([x + width / 2] * 2, [network_y, box_y], color=MARK_COLOR, linewidth=1.5)
-        ax.text(
-            x + width / 2,
-            box_y + height - 0.22,
-            node.name,
-            ha="center",
-            va="center",
-            fontsize=12,
-            fontweight="bold",
-        )
-        ax.text(
-            x + width / 2,
-            box_y + height / 2 - 0.02,
-            _role_text(node, seen, first_manager if swarm is None else None),
-            ha="center",
-            va="center",
-            fontsize=9,
-        )
-        ax.text(
-            x + width / 2,
-            box_y + 0.22,
-            node.address,
-            ha="center",
-            va="center",
-            fontsize=9,
-            family="monospace",
-        )
-        if not running:
-            ax.text(
-                x + width / 2,
-                box_y + height + 0.12,
-                node.state,
-                ha="center",
-                va="bottom",
-                fontsize=9,
-                color=BAD_COLOR,
-                fontweight="bold",
-            )
-        elif seen is not None and seen.status != "ready":
-            ax.text(
-                x + width / 2,
-                box_y + height + 0.12,
-                f"swarm: {seen.status}",
-                ha="center",
-                va="bottom",
-                fontsize=9,
-                color=BAD_COLOR,
-                fontweight="bold",
-            )
-        elif swarm is not None and seen is None:
-            ax.text(
-                x + width / 2,
-                box_y + height + 0.12,
-                "not in the swarm",
-                ha="center",
-                va="bottom",
-                fontsize=9,
-                color=MARK_COLOR,
-            )
+        role = _role_text(node, seen, first_manager if swarm is None else None)
+        x = index * (BOX_WIDTH + BOX_GAP)
+        _draw_node(ax, x, node, seen, leader=leader, role=role)
+        note = _note(node, seen, swarm is not None)
+        if note is not None:
+            text, color, bold = note
+            weight = "bold" if bold else "normal"
+            top = BOX_Y + BOX_HEIGHT + 0.12
+            ax.text(x + BOX_WIDTH / 2, top, text, color=color, fontweight=weight, **NOTE)
+    _draw_host(ax, total)
+    return fig
 
-    host_w = min(total, 5.0)
-    host_x = (total - host_w) / 2
+
+def _note(
+    node: TopologyNode, seen: SwarmNode | None, swarm_known: bool
+) -> tuple[str, str, bool] | None:
+    """What to write above a node's box: (text, colour, bold), or ``None``."""
+    if node.state != "running":
+        return node.state, BAD_COLOR, True
+    if seen is not None and seen.status != "ready":
+        return f"swarm: {seen.status}", BAD_COLOR, True
+    if swarm_known and seen is None:
+        return "not in the swarm", MARK_COLOR, False
+    return None
+
+
+def _draw_node(
+    ax: Axes, x: float, node: TopologyNode, seen: SwarmNode | None, *, leader: bool, role: str
+) -> None:
+    """One machine: a box (blue manager, green worker, grey when not running), its name,
+    role and address, and its line to the lab network."""
+    manager = seen.is_manager if seen is not None else node.role == "manager"
+    running = node.state == "running"
+    fill = (MANAGER_FILL if manager else WORKER_FILL) if running else IDLE_COLOR
     ax.add_patch(
         FancyBboxPatch(
-            (host_x, 0.1),
+            (x, BOX_Y),
+            BOX_WIDTH,
+            BOX_HEIGHT,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor=fill,
+            edgecolor=LEADER_EDGE if leader and running else MARK_COLOR,
+            linewidth=3 if leader else 1.2,
+            gid=f"node:{node.name}",
+        )
+    )
+    middle = x + BOX_WIDTH / 2
+    ax.plot([middle] * 2, [NETWORK_Y, BOX_Y], color=MARK_COLOR, linewidth=1.5)
+    ax.text(
+        middle,
+        BOX_Y + BOX_HEIGHT - 0.22,
+        node.name,
+        ha="center",
+        va="center",
+        fontsize=12,
+        fontweight="bold",
+    )
+    ax.text(middle, BOX_Y + BOX_HEIGHT / 2 - 0.02, role, ha="center", va="center", fontsize=9)
+    ax.text(
+        middle, BOX_Y + 0.22, node.address, ha="center", va="center", fontsize=9, family="monospace"
+    )
+
+
+def _draw_host(ax: Axes, total: float) -> None:
+    """This machine, below the lab network, with its SSH line to it."""
+    host_w = min(total, 5.0)
+    ax.add_patch(
+        FancyBboxPatch(
+            ((total - host_w) / 2, 0.1),
             host_w,
             0.9,
             boxstyle="round,pad=0.02,rounding_size=0.12",
@@ -247,5 +229,4 @@ def topology(
         va="center",
         fontsize=9,
     )
-    ax.plot([total / 2, total / 2], [1.0, network_y], color=OK_COLOR, linewidth=1.5, linestyle="--")
-    return fig
+    ax.plot([total / 2] * 2, [1.0, NETWORK_Y], color=OK_COLOR, linewidth=1.5, linestyle="--")

@@ -1,23 +1,27 @@
 """Live widgets of the swarm for JupyterLab (ipywidgets 8 around the pure plots).
 
-- :class:`SwarmDashboard`: the replica map, refreshed on an interval, with a service
-  selector, a replicas slider and Apply button, availability toggles and power
-  buttons for every node.
-- :class:`RequestSampler`: which container answered a burst of HTTP requests.
-- :class:`QuorumGauge`: how many managers are reachable, and the leader.
+- :class:`SwarmDashboard` (here): the replica map, refreshed on an interval, with a
+  service selector, a replicas slider and Apply button, availability toggles and
+  power buttons for every node.
+- :class:`~workshop.dashboard.requests_widget.RequestSampler`: which container
+  answered a burst of HTTP requests.
+- :class:`~workshop.dashboard.quorum_widget.QuorumGauge`: how many managers are
+  reachable, and the leader.
 
 Each widget reads through a :class:`~workshop.swarm.SwarmReader`, so it keeps
-working while the leader is down. ``refresh()`` reads, draws and returns the data
+working while the leader is down; a dashboard refresh is one round trip to one
+manager (:func:`~workshop.dashboard.control.read_state`). ``refresh()`` reads,
+redraws the same figure in place when the picture changed, and returns the data
 drawn (tests call it directly); buttons run their work on a background thread.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import ipywidgets as widgets
 
+from workshop.dashboard.canvas import FigureImage
 from workshop.dashboard.control import (
     AVAILABILITIES,
     DashboardState,
@@ -29,24 +33,19 @@ from workshop.dashboard.control import (
     set_availability,
     wait_for_replicas,
 )
-from workshop.dashboard.live import DashboardLab, LiveWidget, png_of
-from workshop.dashboard.plots import quorum_gauge, replica_map, request_histogram
-from workshop.dashboard.sampling import RequestSample, check_port, check_requests, sample_requests
+from workshop.dashboard.live import DashboardLab, LiveWidget
+from workshop.dashboard.plots import replica_map
+from workshop.dashboard.quorum_widget import QuorumGauge
+from workshop.dashboard.requests_widget import RequestSampler
 from workshop.errors import UnknownNode, UsageError
 from workshop.lab.results import node_sort_key
-from workshop.swarm.models import Quorum, Service
+from workshop.swarm.models import Service
 from workshop.swarm.read import SwarmReader
 
 __all__ = ["QuorumGauge", "RequestSampler", "SwarmDashboard"]
 
 ALL_SERVICES = "(all services)"
 SLIDER_MAX = 30
-
-
-def _image(css_class: str, width: str = "720px") -> widgets.Image:
-    image = widgets.Image(format="png", layout=widgets.Layout(max_width=width))
-    image.add_class(css_class)
-    return image
 
 
 class SwarmDashboard(LiveWidget):
@@ -86,7 +85,8 @@ class SwarmDashboard(LiveWidget):
         self._availability: dict[str, str] = {}
         self._rows: dict[str, tuple[widgets.ToggleButtons, widgets.HTML]] = {}
         self.title = widgets.HTML(value="<b>Swarm</b> (reading…)")
-        self.image = _image("workshop-replica-map")
+        self.canvas = FigureImage("workshop-replica-map")
+        self.image = self.canvas.image
         self.selector = widgets.Dropdown(
             options=[ALL_SERVICES] + ([service] if service else []),
             value=service or ALL_SERVICES,
@@ -118,7 +118,7 @@ class SwarmDashboard(LiveWidget):
 
     # --- reading ----------------------------------------------------------------
     def refresh(self) -> DashboardState:
-        """Read the swarm, redraw, and return what was drawn.
+        """Read the swarm (one round trip), redraw if it changed, and return what was drawn.
 
         Raises:
             UsageError: If the selected service does not exist (shown in the widget too).
@@ -135,13 +135,21 @@ class SwarmDashboard(LiveWidget):
             self._refreshed(state.took)
             return state
 
+    def redraw(self) -> bool:
+        """Draw the last state again, even if unchanged (``False`` if nothing read yet)."""
+        with self._refresh_lock:
+            return self.canvas.redraw()
+
     def _draw(self, state: DashboardState) -> None:
         quorum = state.quorum
         leader = quorum.leader if quorum and quorum.leader else "none"
         summary = quorum.summary if quorum else "no managers"
-        shown = state.service or "all services"
-        self.image.value = png_of(
-            replica_map(state.counts, state.nodes, title=f"Tasks per node: {shown}")
+        title = f"Tasks per node: {state.service or 'all services'}"
+        counts = state.counts
+        drawn = [(node.hostname, node.marks) for node in state.nodes]  # what the map shows
+        self.canvas.show(
+            (title, counts, drawn),
+            lambda figure: replica_map(counts, state.nodes, title=title, figure=figure),
         )
         self._sync_selector(state)
         self._sync_nodes(state)
@@ -303,131 +311,3 @@ class SwarmDashboard(LiveWidget):
         body = repr(self.state) if self.state else "(not read yet: call refresh())"
         error = f"\nLast error: {self.last_error}" if self.last_error else ""
         return f"{head}\n{body}{error}"
-
-
-class RequestSampler(LiveWidget):
-    """Send requests to a published port and plot which container answered.
-
-    Args:
-        lab: The lab.
-        port: The service's published port.
-        requests: Requests per burst.
-        service: The service answering (maps containers to nodes; ``None``: all tasks).
-        sender: Node the requests start from (default: the first running node).
-
-    Raises:
-        UsageError: For a bad port or number of requests (before anything is sent).
-    """
-
-    css_class = "workshop-request-sampler"
-
-    def __init__(
-        self,
-        lab: DashboardLab,
-        port: int,
-        requests: int = 50,
-        *,
-        service: str | None = None,
-        sender: str | None = None,
-        interval: float = 10.0,
-        auto_refresh: bool = False,
-    ) -> None:
-        super().__init__(interval, auto_refresh)
-        self.lab = lab
-        self.port = check_port(port)
-        self.service = service
-        self.sender = sender
-        self.sample: RequestSample | None = None
-        self.requests = widgets.IntSlider(
-            value=check_requests(requests),
-            min=1,
-            max=max(500, requests),
-            description="requests",
-            continuous_update=False,
-        )
-        self.send_button = widgets.Button(
-            description="Send requests", icon="paper-plane", button_style="primary"
-        )
-        self.send_button.on_click(lambda _: self.run_in_background("send requests", self.refresh))
-        self.image = _image("workshop-request-histogram", "900px")
-        self.title = widgets.HTML(value=f"<b>Requests to port {self.port}</b>: press Send")
-        self._layout(
-            self.title, widgets.HBox([self.requests, self.send_button, self.auto]), self.image
-        )
-
-    def refresh(self) -> RequestSample:
-        """Send a burst of requests, redraw, and return the answers."""
-        with self._refresh_lock:
-            try:
-                sample = sample_requests(
-                    self.lab,
-                    self.port,
-                    self.requests.value,
-                    service=self.service,
-                    sender=self.sender,
-                )
-            except Exception as exc:
-                self.show_error(exc)
-                raise
-            self.sample = sample
-            self.image.value = png_of(request_histogram(sample.answers, sample.replicas))
-            missing = sum(sample.unanswered.values())
-            note = f"; <b>{missing} got no answer</b>" if missing else ""
-            self.title.value = (
-                f"<b>{sample.requests} requests to port {self.port}</b> from "
-                f"{sample.sender}: {sample.answered} answered{note}"
-            )
-            self._refreshed(sample.took)
-            return sample
-
-    def __repr__(self) -> str:
-        head = f"RequestSampler(port={self.port}, requests={self.requests.value})"
-        body = repr(self.sample) if self.sample else "(no requests sent yet: call refresh())"
-        error = f"\nLast error: {self.last_error}" if self.last_error else ""
-        return f"{head}\n{body}{error}"
-
-
-class QuorumGauge(LiveWidget):
-    """The managers' quorum as a gauge, refreshed on an interval.
-
-    Args:
-        lab: The lab.
-        interval: Seconds between automatic refreshes.
-        auto_refresh: Start refreshing at once.
-        reader: Read through this reader instead of a new one.
-    """
-
-    css_class = "workshop-quorum-gauge"
-
-    def __init__(
-        self,
-        lab: DashboardLab,
-        interval: float = 5.0,
-        *,
-        auto_refresh: bool = True,
-        reader: SwarmReader | None = None,
-    ) -> None:
-        super().__init__(interval, auto_refresh)
-        self.reader = reader or SwarmReader(lab)
-        self.quorum: Quorum | None = None
-        self.image = _image("workshop-quorum", "420px")
-        self._layout(widgets.HBox([self.auto, self.refresh_button]), self.image)
-
-    def refresh(self) -> Quorum:
-        """Read the quorum, redraw, and return it."""
-        with self._refresh_lock:
-            started = time.monotonic()
-            try:
-                quorum = self.reader.quorum()
-            except Exception as exc:
-                self.show_error(exc)
-                raise
-            self.quorum = quorum
-            self.image.value = png_of(quorum_gauge(quorum))
-            self._refreshed(time.monotonic() - started)
-            return quorum
-
-    def __repr__(self) -> str:
-        body = repr(self.quorum) if self.quorum else "(not read yet: call refresh())"
-        error = f"\nLast error: {self.last_error}" if self.last_error else ""
-        return f"QuorumGauge\n{body}{error}"

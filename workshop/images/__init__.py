@@ -10,14 +10,20 @@ from workshop.images.build import (
     ensure_base,
     ensure_node_image,
     image_inputs_digest,
+    tag_inputs_digest,
 )
+from workshop.images.engine import START_ENGINE, engine_client, engine_errors
 
 __all__ = [
     "BASE_IMAGE",
     "NODE_IMAGE",
+    "START_ENGINE",
     "ImageBuild",
     "build_image",
+    "engine_client",
+    "engine_errors",
     "ensure_base",
     "ensure_node_image",
     "image_inputs_digest",
+    "tag_inputs_digest",
 ]

@@ -14,14 +14,17 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
 
-from workshop.errors import ProviderError
+from workshop.errors import EngineError, ProviderError, UsageError
+from workshop.images.engine import engine_client, engine_errors
+from workshop.progress import Progress
+from workshop.progress import quiet as _quiet
 
 IMAGES_DIR = Path(__file__).resolve().parent
 BASE_IMAGE = "workshop/debian:bookworm"
@@ -29,11 +32,10 @@ NODE_IMAGE = "workshop/node:bookworm"
 INPUTS_LABEL = "workshop.inputs"
 SUITE = "bookworm"
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    """Default progress sink: say nothing."""
+_DEBOOTSTRAP_HINT = (
+    "Making the Debian base needs root (or password-less sudo), debootstrap "
+    "(`make setup` installs it) and about 1 GB free under /var/tmp."
+)
 
 
 @dataclass(frozen=True)
@@ -64,32 +66,29 @@ def image_inputs_digest(context: Path, *extra: str) -> str:
 
 
 def _client() -> docker.DockerClient:
-    try:
-        client = docker.from_env(timeout=600)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise ProviderError(
-            command="docker info",
-            rc=None,
-            stderr=f"{exc}. Start an engine with `scripts/engine.sh start` or `make setup`.",
-        ) from exc
-    return client
+    """A client whose calls may take as long as a build does."""
+    return engine_client(timeout=600)
 
 
 def _label(client: docker.DockerClient, tag: str) -> str | None:
-    try:
-        image = client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return None
+    """The inputs digest an image carries; None when there is no such image."""
+    with engine_errors(f"reading the image {tag}"):
+        try:
+            image = client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            return None
     labels: dict[str, str] = image.labels or {}
     return labels.get(INPUTS_LABEL, "")
 
 
-def _run(cmd: list[str], progress: Progress, **kwargs: object) -> None:
+def _run(cmd: list[str], progress: Progress, timeout: float = 300) -> None:
     progress(f"$ {shlex.join(cmd)}")
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProviderError(cmd, None, str(exc), hint=_DEBOOTSTRAP_HINT) from exc
     if proc.returncode != 0:
-        raise ProviderError(command=shlex.join(cmd), rc=proc.returncode, stderr=proc.stderr)
+        raise ProviderError(cmd, proc.returncode, proc.stderr, hint=_DEBOOTSTRAP_HINT)
 
 
 def _as_root(cmd: list[str]) -> list[str]:
@@ -104,7 +103,10 @@ def _debootstrap_base(client: docker.DockerClient, progress: Progress) -> None:
             stderr="debootstrap is not installed and Docker Hub cannot be reached. "
             "Run `make setup` (it installs debootstrap) and try again.",
         )
-    root = Path(tempfile.mkdtemp(prefix="workshop-debootstrap-", dir="/var/tmp"))
+    try:
+        root = Path(tempfile.mkdtemp(prefix="workshop-debootstrap-", dir="/var/tmp"))
+    except OSError as exc:
+        raise ProviderError("mktemp -d /var/tmp", None, str(exc), hint=_DEBOOTSTRAP_HINT) from exc
     try:
         progress(f"Making a Debian {SUITE} root with debootstrap (about half a minute)")
         _run(
@@ -120,15 +122,23 @@ def _debootstrap_base(client: docker.DockerClient, progress: Progress) -> None:
         ]
         _run(_as_root([*clean, str(root)]), progress)
         progress(f"Importing it into Docker as {BASE_IMAGE}")
-        tar = subprocess.Popen(
-            _as_root(["tar", "-C", str(root), "-c", "."]), stdout=subprocess.PIPE
-        )
-        assert tar.stdout is not None
-        client.api.import_image_from_stream(tar.stdout, repository=BASE_IMAGE)
-        if tar.wait() != 0:
-            raise ProviderError(command="tar -c | docker import", rc=tar.returncode, stderr="")
+        _import_root(client, root)
     finally:
         subprocess.run(_as_root(["rm", "-rf", str(root)]), check=False)
+
+
+def _import_root(client: docker.DockerClient, root: Path) -> None:
+    """`tar -c ROOT | docker import - BASE_IMAGE`, through the engine's API."""
+    tar = subprocess.Popen(_as_root(["tar", "-C", str(root), "-c", "."]), stdout=subprocess.PIPE)
+    assert tar.stdout is not None
+    try:
+        with engine_errors(f"importing the Debian root as {BASE_IMAGE}"):
+            client.api.import_image_from_stream(tar.stdout, repository=BASE_IMAGE)
+    finally:
+        tar.stdout.close()
+        rc = tar.wait()
+    if rc != 0:
+        raise ProviderError(command="tar -c | docker import", rc=rc, stderr="")
 
 
 def ensure_base(progress: Progress = _quiet) -> ImageBuild:
@@ -136,20 +146,27 @@ def ensure_base(progress: Progress = _quiet) -> ImageBuild:
     client = _client()
     if _label(client, BASE_IMAGE) is not None:
         return ImageBuild(BASE_IMAGE, "", built=False)
-    try:
-        progress(f"Pulling debian:{SUITE}")
-        image = client.images.pull("debian", tag=SUITE)
-        image.tag(BASE_IMAGE)
-    except docker.errors.APIError as exc:
-        progress(f"No registry answers ({str(exc).splitlines()[0][:120]}); using debootstrap")
+    progress(f"Pulling debian:{SUITE}")
+    with engine_errors(f"pulling debian:{SUITE}"):
+        try:
+            client.images.pull("debian", tag=SUITE).tag(BASE_IMAGE)
+            pulled = True
+        except docker.errors.APIError as exc:  # no registry answers: offline is fine
+            progress(f"No registry answers ({str(exc).splitlines()[0][:120]}); using debootstrap")
+            pulled = False
+    if not pulled:
         _debootstrap_base(client, progress)
     return ImageBuild(BASE_IMAGE, "", built=True)
 
 
-def _build_log(stream: Iterator[dict[str, object]], progress: Progress) -> None:
+def _build_log(stream: Iterator[dict[str, object]], tag: str, progress: Progress) -> None:
     for chunk in stream:
         if "error" in chunk:
-            raise ProviderError(command="docker build", rc=None, stderr=str(chunk["error"]))
+            raise EngineError(
+                f"building {tag}",
+                f"the build stopped: {chunk['error']}",
+                hint="The build's progress lines (`workshop up -v`) show the step that failed.",
+            )
         line = str(chunk.get("stream", "")).rstrip()
         if line:
             progress(line)
@@ -162,27 +179,25 @@ def build_image(
     context = IMAGES_DIR / name
     if not (context / "Dockerfile").is_file():
         choices = sorted(p.name for p in IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file())
-        raise ProviderError(
-            command=f"build {name}",
-            rc=None,
-            stderr=f"No image named {name!r}; choose from {choices}.",
-        )
+        raise UsageError.choice("image", name, choices)
     client = _client()
-    base = client.images.get(BASE_IMAGE).id
+    with engine_errors(f"reading the base image {BASE_IMAGE}"):
+        base = client.images.get(BASE_IMAGE).id
     digest = image_inputs_digest(context, base)
     if not force and _label(client, tag) == digest:
         return ImageBuild(tag, digest, built=False)
     progress(f"Building {tag} from {context.relative_to(IMAGES_DIR.parent.parent)}")
-    stream = client.api.build(
-        path=str(context),
-        tag=tag,
-        buildargs={"BASE": BASE_IMAGE},
-        labels={INPUTS_LABEL: digest, "workshop.image": name},
-        rm=True,
-        forcerm=True,
-        decode=True,
-    )
-    _build_log(stream, progress)
+    with engine_errors(f"building {tag}"):
+        stream = client.api.build(
+            path=str(context),
+            tag=tag,
+            buildargs={"BASE": BASE_IMAGE},
+            labels={INPUTS_LABEL: digest, "workshop.image": name},
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        _build_log(stream, tag, progress)
     return ImageBuild(tag, digest, built=True)
 
 
@@ -190,3 +205,14 @@ def ensure_node_image(progress: Progress = _quiet) -> ImageBuild:
     """The node box for Vagrant's docker provider, built only when its inputs changed."""
     ensure_base(progress)
     return build_image("node", NODE_IMAGE, progress)
+
+
+def tag_inputs_digest(build: ImageBuild, repository: str) -> str:
+    """Tag a built image ``<repository>:<inputs digest>`` too; return that tag.
+
+    Raises:
+        EngineError: The engine could not tag it.
+    """
+    with engine_errors(f"tagging {build.tag} as {repository}:{build.digest}"):
+        engine_client().images.get(build.tag).tag(repository, build.digest)
+    return f"{repository}:{build.digest}"

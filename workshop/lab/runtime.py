@@ -7,13 +7,15 @@ and removed by that label, with no state file to go stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import docker
 import docker.errors
 
-from workshop.errors import ProviderError
+from workshop.images.engine import engine_client, engine_errors
+from workshop.progress import Progress, quiet
 
 __all__ = ["LAB_LABEL", "LabObjects", "lab_objects", "remove_lab_objects"]
 
@@ -45,82 +47,100 @@ class LabObjects:
         return "; ".join(parts) or "nothing"
 
 
-def _client() -> docker.DockerClient:
-    try:
-        return docker.from_env(timeout=60)
-    except docker.errors.DockerException as exc:
-        raise ProviderError(
-            "docker info", None, str(exc), hint="Start a Docker engine: `scripts/engine.sh start`."
-        ) from exc
+def _selector(lab: str) -> dict[str, str]:
+    return {"label": f"{LAB_LABEL}={lab}"}
 
 
 def lab_objects(lab: str) -> LabObjects:
     """Every container, volume and network labelled as part of `lab`."""
-    client = _client()
-    selector = {"label": f"{LAB_LABEL}={lab}"}
-    return LabObjects(
-        containers=tuple(
-            sorted(c.name for c in client.containers.list(all=True, filters=selector))
-        ),
-        volumes=tuple(sorted(v.name for v in client.volumes.list(filters=selector))),
-        networks=tuple(sorted(n.name for n in client.networks.list(filters=selector))),
-    )
+    client = engine_client()
+    selector = _selector(lab)
+    with engine_errors(f"listing the containers, volumes and networks of lab {lab!r}"):
+        return LabObjects(
+            containers=tuple(
+                sorted(c.name for c in client.containers.list(all=True, filters=selector))
+            ),
+            volumes=tuple(sorted(v.name for v in client.volumes.list(filters=selector))),
+            networks=tuple(sorted(n.name for n in client.networks.list(filters=selector))),
+        )
 
 
 def container_ids(lab: str) -> dict[str, str]:
     """Container name -> full id for the lab's containers."""
-    client = _client()
-    selector = {"label": f"{LAB_LABEL}={lab}"}
-    return {c.name: c.id for c in client.containers.list(all=True, filters=selector)}
+    client = engine_client()
+    with engine_errors(f"listing the containers of lab {lab!r}"):
+        containers = client.containers.list(all=True, filters=_selector(lab))
+        return {c.name: c.id for c in containers}
 
 
 def remove_lab_objects(
     lab: str,
     keep_containers: Iterable[str] = (),
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress = quiet,
     *,
     keep_services: bool = False,
 ) -> LabObjects:
     """Remove the lab's containers (but `keep_containers` ids), then unused volumes and networks.
 
     With `keep_services`, containers labelled `workshop.service` (the lab's apt cache)
-    and their volumes stay too: `up` keeps them, `down` removes everything.
+    and their volumes stay too: `up` keeps them, `down` removes everything. An object
+    that is gone already (another process removed it meanwhile) is not an error.
 
     Returns:
         What was removed.
+
+    Raises:
+        EngineError: The engine does not answer, or refused a removal.
     """
-    client = _client()
-    keep = set(keep_containers)
-    selector = {"label": f"{LAB_LABEL}={lab}"}
-    removed_containers: list[str] = []
-    for container in client.containers.list(all=True, filters=selector):
+    client = engine_client()
+    with engine_errors(f"removing the containers, volumes and networks of lab {lab!r}"):
+        containers = _remove_containers(client, lab, set(keep_containers), keep_services, progress)
+        volumes = _remove_volumes(client, lab, progress)
+        networks = _remove_networks(client, lab, progress)
+    return LabObjects(containers, volumes, networks)
+
+
+def _remove_containers(
+    client: docker.DockerClient, lab: str, keep: set[str], keep_services: bool, progress: Progress
+) -> tuple[str, ...]:
+    removed: list[str] = []
+    for container in client.containers.list(all=True, filters=_selector(lab)):
         # Machines Vagrant knows, and the lab's own services (the apt cache) stay.
         if container.id in keep or (keep_services and SERVICE_LABEL in container.labels):
             continue
         progress(f"Removing leftover container {container.name}")
-        container.remove(force=True, v=True)
-        removed_containers.append(container.name)
+        with suppress(docker.errors.NotFound):
+            container.remove(force=True, v=True)
+            removed.append(container.name)
+    return tuple(removed)
+
+
+def _remove_volumes(client: docker.DockerClient, lab: str, progress: Progress) -> tuple[str, ...]:
+    selector = _selector(lab)
     in_use = {
         mount.get("Name")
         for container in client.containers.list(all=True, filters=selector)
         for mount in container.attrs.get("Mounts", [])
     }
-    removed_volumes: list[str] = []
+    removed: list[str] = []
     for volume in client.volumes.list(filters=selector):
         if volume.name in in_use:
             continue
         progress(f"Removing volume {volume.name}")
-        volume.remove(force=True)
-        removed_volumes.append(volume.name)
-    removed_networks: list[str] = []
-    for network in client.networks.list(filters=selector):
-        network.reload()
-        if network.attrs.get("Containers"):
-            continue
-        progress(f"Removing network {network.name}")
-        try:
+        with suppress(docker.errors.NotFound):
+            volume.remove(force=True)
+            removed.append(volume.name)
+    return tuple(removed)
+
+
+def _remove_networks(client: docker.DockerClient, lab: str, progress: Progress) -> tuple[str, ...]:
+    removed: list[str] = []
+    for network in client.networks.list(filters=_selector(lab)):
+        with suppress(docker.errors.NotFound):
+            network.reload()
+            if network.attrs.get("Containers"):
+                continue
+            progress(f"Removing network {network.name}")
             network.remove()
-        except docker.errors.NotFound:
-            continue
-        removed_networks.append(network.name)
-    return LabObjects(tuple(removed_containers), tuple(removed_volumes), tuple(removed_networks))
+            removed.append(network.name)
+    return tuple(removed)

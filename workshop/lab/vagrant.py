@@ -229,7 +229,7 @@ class VagrantSource:
         endpoints: dict[str, SSHEndpoint] = {}
         try:
             client = docker.from_env(timeout=ENGINE_TIMEOUT)
-        except docker.errors.DockerException:
+        except (docker.errors.DockerException, OSError):
             return None
         try:
             for name in self.settings.node_names:
@@ -239,7 +239,7 @@ class VagrantSource:
                     continue
                 try:
                     container = client.api.inspect_container(machine_id)
-                except docker.errors.DockerException:
+                except (docker.errors.DockerException, OSError):
                     return None  # being created ("preparing"), removed by hand, or no engine
                 status[name] = machine_status(name, container)
                 if status[name].running:

@@ -17,6 +17,7 @@ from workshop.steps.report import NodeChange, RequireReport, StepResult
 from workshop.steps.roles import demote, promote, swarm_roles
 from workshop.steps.service import node_availability, service_scale
 from workshop.steps.stack import publish_mode, stack_deploy, stack_rm
+from workshop.steps.stack_images import stack_images
 from workshop.steps.stackfile import shipped_stacks
 from workshop.steps.states import STATE_NAMES, require
 from workshop.steps.swarm import join_token, swarm_init, swarm_join, swarm_reset, swarm_wait
@@ -42,6 +43,7 @@ __all__ = [
     "service_scale",
     "shipped_stacks",
     "stack_deploy",
+    "stack_images",
     "stack_rm",
     "swarm_init",
     "swarm_join",

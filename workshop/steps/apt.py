@@ -17,7 +17,7 @@ import docker.errors
 from docker.models.networks import Network
 
 from workshop.errors import ProviderError
-from workshop.images import build_image, ensure_base
+from workshop.images import build_image, engine_client, engine_errors, ensure_base
 from workshop.lab import Results
 from workshop.lab.runtime import LAB_LABEL
 from workshop.progress import Progress, quiet
@@ -25,7 +25,6 @@ from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
 from workshop.steps.commands import sh, shell_line
 from workshop.steps.fanout import check_nodes, run_checked, write_file
-from workshop.steps.host_docker import docker_client, host_docker
 from workshop.steps.recorder import StepRecorder, headlines
 from workshop.steps.report import StepResult
 
@@ -98,13 +97,13 @@ def _ensure_cache_container(settings: LabSettings, progress: Progress) -> str | 
     """Start the lab's cache container if needed; return what changed, or None.
 
     Raises:
-        ProviderError: This machine's Docker engine failed (the message says at what).
+        EngineError: This machine's Docker engine failed (the message says at what).
     """
     name = f"{settings.name}-apt-cache"
     ensure_base(progress)
     image = build_image("apt-cache", CACHE_IMAGE, progress)
-    client = docker_client()
-    with host_docker(f"start the lab's package cache {name}"):
+    client = engine_client()
+    with engine_errors(f"starting the lab's package cache {name}"):
         wanted_id = client.images.get(CACHE_IMAGE).id
         try:
             container = client.containers.get(name)

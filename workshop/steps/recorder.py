@@ -7,6 +7,7 @@ node, times the step, and builds its :class:`~workshop.steps.report.StepResult`.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
@@ -15,14 +16,16 @@ from workshop.steps.report import NodeChange, StepResult
 
 __all__ = ["StepRecorder", "headlines"]
 
-_HEADLINES = ("Building", "Making", "Importing", "Pulling", "No registry")
+_HEADLINES = ("Making", "Importing", "Pulling", "No registry")
+#: The builder's own "Building <tag> from <folder>" (not apt's "Building dependency tree").
+_BUILDING = re.compile(r"Building \S+ from ")
 
 
 def headlines(progress: Progress) -> Progress:
     """A progress sink that forwards only the image builder's headlines, not build logs."""
 
     def forward(line: str) -> None:
-        if line.startswith(_HEADLINES):
+        if line.startswith(_HEADLINES) or _BUILDING.match(line):
             progress(line)
 
     return forward

@@ -17,11 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-import docker
-import docker.errors
-
-from workshop.errors import NotReady, UsageError
-from workshop.images import BASE_IMAGE, ImageBuild, build_image, ensure_base, image_inputs_digest
+from workshop.errors import EngineError, NotReady, UsageError
+from workshop.images import (
+    BASE_IMAGE,
+    ImageBuild,
+    build_image,
+    engine_client,
+    engine_errors,
+    ensure_base,
+    image_inputs_digest,
+    tag_inputs_digest,
+)
 from workshop.images.build import IMAGES_DIR
 from workshop.lab import Node
 from workshop.progress import Progress, poll_until, quiet
@@ -29,7 +35,6 @@ from workshop.remote import RemoteLab
 from workshop.steps.commands import sh, shell_line
 from workshop.steps.fanout import check_nodes, run_checked
 from workshop.steps.gluster import MOUNT, gluster_ok
-from workshop.steps.host_docker import tag_inputs_digest
 from workshop.steps.recorder import StepRecorder, headlines
 from workshop.steps.report import StepResult
 from workshop.steps.stack import REGISTRY, stack_deploy
@@ -72,7 +77,7 @@ def build_lab_images(progress: Progress = quiet) -> dict[str, ImageBuild]:
     return builds
 
 
-def _tags_probe(names: Sequence[str]) -> str:
+def tags_probe(names: Sequence[str]) -> str:
     """Ask the node's registry for the tag list of each image (one curl, one JSON each)."""
     urls = [f"http://{REGISTRY}/v2/workshop/{name}/tags/list" for name in names]
     return shell_line(sh("curl", "-sf", "--max-time", "10", *urls), "||", "true")
@@ -106,7 +111,7 @@ def _skip_space(text: str, position: int) -> int:
 
 def registry_tags(lab: RemoteLab, on: Iterable[str]) -> dict[str, dict[str, set[str]]]:
     """Node -> image -> the tags its registry (``127.0.0.1:5000``) serves."""
-    answers = check_nodes(lab, _tags_probe(PUSHED_IMAGES), on)
+    answers = check_nodes(lab, tags_probe(PUSHED_IMAGES), on)
     return {node: parse_tags_lists(text) for node, text in answers.items()}
 
 
@@ -115,15 +120,20 @@ def _missing_tags(served: Mapping[str, set[str]], wanted: Mapping[str, str]) -> 
     return [name for name, tag in wanted.items() if tag not in served.get(name, set())]
 
 
-def _wait_registries(lab: RemoteLab, nodes: list[str]) -> None:
-    probe = shell_line(
-        sh("curl", "-sf", "--max-time", "5", f"http://{REGISTRY}/v2/"),
+def registry_up_probe(max_time: int = 5) -> str:
+    """A shell line printing ``up`` when the node's registry answers, else ``down``."""
+    return shell_line(
+        sh("curl", "-sf", "--max-time", str(max_time), f"http://{REGISTRY}/v2/"),
         ">/dev/null",
         "&&",
         sh("echo", "up"),
         "||",
         sh("echo", "down"),
     )
+
+
+def _wait_registries(lab: RemoteLab, nodes: list[str]) -> None:
+    probe = registry_up_probe()
     poll_until(
         lambda: check_nodes(lab, probe, nodes),
         lambda answers: all(a == "up" for a in answers.values()),
@@ -186,8 +196,9 @@ def load_image(
 def _current_tags() -> dict[str, str] | None:
     """Pushed image -> the tag its current inputs get; None without a base image here."""
     try:
-        base = docker.from_env(timeout=30).images.get(BASE_IMAGE).id
-    except (docker.errors.DockerException, OSError):
+        with engine_errors("reading the base image"):
+            base = engine_client(30).images.get(BASE_IMAGE).id
+    except EngineError:
         return None
     return {name: image_inputs_digest(IMAGES_DIR / name, base) for name in PUSHED_IMAGES}
 
@@ -228,7 +239,7 @@ def _plan_images(
     return plan, missing
 
 
-def _push(lab: RemoteLab, manager: Node, name: str, tag: str) -> str:
+def push_image(lab: RemoteLab, manager: Node, name: str, tag: str) -> str:
     """Push ``workshop/<name>:<tag>`` (and as ``:latest``) from a manager; the repository."""
     remote = f"{REGISTRY}/workshop/{name}"
     push = shell_line(
@@ -288,7 +299,7 @@ def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
             rec.changed(change.node, change.detail)
     _wait_registries(lab, names)
     for name in missing:
-        remote = _push(lab, manager, name, builds[name].digest)
+        remote = push_image(lab, manager, name, builds[name].digest)
         rec.changed(manager.name, f"pushed {remote}:{builds[name].digest} (and :latest)")
     rec.unchanged(names, f"registry answers at {REGISTRY} with the current images")
     return rec.result()

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 import paramiko
-from fabric import Connection
 
 from workshop.errors import CommandFailed, NodeUnreachable, ProviderError
 from workshop.lab import Node
-from workshop.remote import CONNECT_TIMEOUT, sudo_wrap
+from workshop.remote import sudo_wrap
+from workshop.remote.ssh import CONNECT_TIMEOUT, connect
 from workshop.steps.commands import sh
 
 __all__ = ["send_images"]
@@ -26,29 +26,6 @@ __all__ = ["send_images"]
 CHUNK = 1 << 20
 #: Seconds one node may take to receive and load the images.
 SEND_TIMEOUT = 600.0
-
-
-def _connect(node: Node) -> Connection:
-    keys = list(node.ssh.identity_files)
-    conn = Connection(
-        host=node.ssh.host,
-        user=node.ssh.user,
-        port=node.ssh.port,
-        connect_timeout=CONNECT_TIMEOUT,
-        connect_kwargs={
-            "key_filename": keys or None,
-            "look_for_keys": not keys,
-            "allow_agent": not keys,
-            "banner_timeout": CONNECT_TIMEOUT,
-            "auth_timeout": CONNECT_TIMEOUT,
-        },
-    )
-    try:
-        conn.open()
-    except Exception as exc:
-        conn.close()
-        raise NodeUnreachable(node.name, node.address, str(exc).splitlines()[0][:200]) from exc
-    return conn
 
 
 def _docker_save(tags: Sequence[str]) -> subprocess.Popen[bytes]:
@@ -89,7 +66,7 @@ def _stream(
 def _send(node: Node, tags: Sequence[str], timeout: float) -> str:
     """Stream `docker save TAGS` into `docker load` on one node; return its output."""
     command = sudo_wrap(sh("docker", "load"), node.ssh.user)
-    conn = _connect(node)
+    conn = connect(node)
     save = _docker_save(tags)
     try:
         assert save.stdout is not None

@@ -3,6 +3,7 @@
 Example:
     >>> reader = SwarmReader(lab)            # doctest: +SKIP
     >>> reader.replica_distribution("web")   # doctest: +SKIP
+    >>> reader.snapshot(["web"]).quorum      # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from workshop.swarm.models import (
     ReplicaDistribution,
     Service,
     SwarmNode,
+    SwarmSnapshot,
     Task,
     TimelineSample,
     fault_tolerance,
@@ -35,6 +37,7 @@ from workshop.swarm.read import (
     distribution_of,
     quorum_of,
 )
+from workshop.swarm.snapshot import parse_snapshot, snapshot_command
 
 __all__ = [
     "Attempt",
@@ -47,6 +50,7 @@ __all__ = [
     "SwarmNode",
     "SwarmParseError",
     "SwarmReader",
+    "SwarmSnapshot",
     "SwarmUnavailable",
     "Task",
     "TimelineSample",
@@ -56,7 +60,9 @@ __all__ = [
     "parse_node_ls",
     "parse_service_ls",
     "parse_service_ps",
+    "parse_snapshot",
     "quorum_needed",
     "quorum_of",
     "quorum_table",
+    "snapshot_command",
 ]

@@ -1,17 +1,51 @@
-"""Typed read model of a swarm: nodes, services, tasks, quorum.
+"""Typed read model of a swarm: nodes, services, tasks, quorum, and one snapshot of them.
 
 All models are frozen dataclasses built by :mod:`workshop.swarm.parse` from the
-output of the docker CLI. State words are normalised to lower case
+output of the docker CLI; :class:`SwarmSnapshot` holds everything one read of the
+swarm saw (what a dashboard refresh draws). The quorum arithmetic lives in
+:mod:`workshop.swarm.quorum` and is re-exported here. State words are normalised to lower case
 (``"ready"``, ``"drain"``, ``"running"``); manager status keeps the CLI's
 spelling (``"Leader"``, ``"Reachable"``, ``"Unreachable"`` or ``""``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from workshop.errors import UsageError
+from workshop.lab.results import node_sort_key
+from workshop.swarm.quorum import (
+    Quorum,
+    QuorumRow,
+    QuorumTable,
+    fault_tolerance,
+    plural,
+    quorum_needed,
+    quorum_table,
+)
+
+__all__ = [
+    "LEADER",
+    "MANAGER",
+    "REACHABLE",
+    "UNREACHABLE",
+    "WORKER",
+    "Quorum",
+    "QuorumRow",
+    "QuorumTable",
+    "ReplicaDistribution",
+    "Service",
+    "SwarmNode",
+    "SwarmSnapshot",
+    "Task",
+    "TimelineSample",
+    "distribution_of",
+    "fault_tolerance",
+    "quorum_needed",
+    "quorum_of",
+    "quorum_table",
+]
 
 MANAGER = "manager"
 WORKER = "worker"
@@ -140,146 +174,6 @@ class Task:
         return self.current_state == "running"
 
 
-def quorum_needed(managers: int) -> int:
-    """Managers that must be up for the swarm to accept changes: N//2 + 1.
-
-    Raises:
-        UsageError: If ``managers`` is below 1.
-    """
-    _check_managers(managers)
-    return managers // 2 + 1
-
-
-def fault_tolerance(managers: int) -> int:
-    """Manager failures the swarm survives: (N-1)//2.
-
-    Raises:
-        UsageError: If ``managers`` is below 1.
-    """
-    _check_managers(managers)
-    return (managers - 1) // 2
-
-
-def _check_managers(managers: int) -> None:
-    if managers < 1:
-        raise UsageError(f"a swarm needs at least one manager, got {managers}")
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-@dataclass(frozen=True, repr=False)
-class Quorum:
-    """Raft quorum of the swarm's managers.
-
-    Attributes:
-        managers: Managers in the swarm (N).
-        reachable: Managers taking part in Raft now.
-        leader: Host name of the leader, ``None`` when there is none.
-    """
-
-    managers: int
-    reachable: int
-    leader: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_managers(self.managers)
-        if not 0 <= self.reachable <= self.managers:
-            raise UsageError(
-                f"reachable managers must be between 0 and {self.managers}, got {self.reachable}"
-            )
-
-    @property
-    def needed(self) -> int:
-        """Managers needed for a quorum: N//2 + 1."""
-        return quorum_needed(self.managers)
-
-    @property
-    def tolerance(self) -> int:
-        """Failures the full swarm tolerates: (N-1)//2."""
-        return fault_tolerance(self.managers)
-
-    @property
-    def has_quorum(self) -> bool:
-        """Whether enough managers are reachable to elect a leader."""
-        return self.reachable >= self.needed
-
-    @property
-    def failures_left(self) -> int:
-        """Further manager failures survivable now (0 when quorum is lost)."""
-        return max(0, self.reachable - self.needed)
-
-    @property
-    def summary(self) -> str:
-        """One line for titles: ``"quorum OK, tolerates 1 failure"`` or ``"NO QUORUM"``."""
-        if not self.has_quorum:
-            return "NO QUORUM"
-        left = self.failures_left
-        text = "quorum OK, tolerates " + ("no failure" if left == 0 else _plural(left, "failure"))
-        if self.leader is None:
-            text += " (no leader yet)"
-        return text
-
-    def __repr__(self) -> str:
-        rows = [
-            ("managers", str(self.managers)),
-            ("reachable", str(self.reachable)),
-            ("needed", str(self.needed)),
-            ("tolerance", str(self.tolerance)),
-            ("leader", self.leader or "-"),
-        ]
-        lines = [f"Quorum: {self.summary}"]
-        lines += [f"  {name:<10} {value}" for name, value in rows]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class QuorumRow:
-    """One line of the quorum table."""
-
-    managers: int
-    needed: int
-    tolerance: int
-
-
-@dataclass(frozen=True, repr=False)
-class QuorumTable:
-    """Quorum size and fault tolerance for 1..N managers."""
-
-    rows: tuple[QuorumRow, ...]
-
-    def __iter__(self) -> Iterator[QuorumRow]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int) -> QuorumRow:
-        return self.rows[index]
-
-    def __repr__(self) -> str:
-        lines = ["MANAGERS  NEEDED  TOLERATES"]
-        for row in self.rows:
-            note = "  (even: no extra tolerance)" if row.managers % 2 == 0 else ""
-            lines.append(f"{row.managers:>8}  {row.needed:>6}  {row.tolerance:>9}{note}")
-        return "\n".join(lines)
-
-
-def quorum_table(max_n: int = 7) -> QuorumTable:
-    """Quorum arithmetic for 1..``max_n`` managers.
-
-    Args:
-        max_n: Largest number of managers in the table.
-
-    Returns:
-        One row per N with the managers needed and the failures tolerated.
-    """
-    return QuorumTable(
-        tuple(QuorumRow(n, quorum_needed(n), fault_tolerance(n)) for n in range(1, max_n + 1))
-    )
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class ReplicaDistribution(Mapping[str, int]):
     """Tasks of one service per node; a read-only mapping hostname -> count.
@@ -314,7 +208,7 @@ class ReplicaDistribution(Mapping[str, int]):
         width = max([4, *(len(name) for name in self.counts)])
         used = sum(1 for count in self.counts.values() if count)
         lines = [
-            f"{self.service}: {_plural(self.total, 'task')} on {_plural(used, 'node')}",
+            f"{self.service}: {plural(self.total, 'task')} on {plural(used, 'node')}",
             f"{'NODE':<{width}}  TASKS",
         ]
         for name, count in self.counts.items():
@@ -338,3 +232,97 @@ class TimelineSample:
     running: int | None
     leader: str | None = None
     event: str | None = None
+
+
+def distribution_of(
+    service: str, tasks: Sequence[Task], nodes: Sequence[SwarmNode], state: str | None = "running"
+) -> ReplicaDistribution:
+    """Count a service's tasks per node, every node included (0 where none).
+
+    Args:
+        service: Service name.
+        tasks: The service's tasks.
+        nodes: All swarm nodes.
+        state: Count tasks in this current state (``None``: all given tasks).
+    """
+    counts = {name: 0 for name in sorted((n.hostname for n in nodes), key=node_sort_key)}
+    for task in tasks:
+        if not task.node or (state is not None and task.current_state != state):
+            continue
+        counts[task.node] = counts.get(task.node, 0) + 1
+    marks = {node.hostname: ", ".join(node.marks) for node in nodes if node.marks}
+    return ReplicaDistribution(service=service, counts=counts, marks=marks)
+
+
+def quorum_of(nodes: Sequence[SwarmNode]) -> Quorum:
+    """Quorum from a node listing (managers that are Leader or Reachable count)."""
+    managers = [node for node in nodes if node.is_manager]
+    leader = next((node.hostname for node in managers if node.is_leader), None)
+    reachable = sum(1 for node in managers if node.is_reachable_manager)
+    return Quorum(managers=len(managers), reachable=reachable, leader=leader)
+
+
+@dataclass(frozen=True)
+class SwarmSnapshot:
+    """One read of the swarm, from one manager in one round trip.
+
+    Attributes:
+        nodes: Every swarm node, with its address.
+        services: Every service.
+        tasks: Tasks of the services read (``read``), in the desired state asked for.
+        read: Names of the services whose tasks were read, in the order asked.
+        manager: The manager that answered.
+    """
+
+    nodes: tuple[SwarmNode, ...]
+    services: tuple[Service, ...]
+    tasks: tuple[Task, ...] = ()
+    read: tuple[str, ...] = ()
+    manager: str = ""
+
+    @property
+    def service_names(self) -> list[str]:
+        """Names of every service."""
+        return [service.name for service in self.services]
+
+    @property
+    def leader(self) -> SwarmNode | None:
+        """The leader, ``None`` when the swarm has none."""
+        return next((node for node in self.nodes if node.is_leader), None)
+
+    @property
+    def quorum(self) -> Quorum | None:
+        """The managers' quorum (``None`` if no manager is listed)."""
+        return quorum_of(self.nodes) if any(n.is_manager for n in self.nodes) else None
+
+    def find(self, service: str) -> Service | None:
+        """The service called ``service``, if it exists."""
+        return next((s for s in self.services if s.name == service), None)
+
+    def tasks_of(self, service: str) -> list[Task]:
+        """Tasks of one service that was read.
+
+        Raises:
+            UsageError: If the swarm has no such service, or its tasks were not read.
+        """
+        if self.find(service) is None:
+            raise UsageError.choice("service", service, self.service_names or ["(none yet)"])
+        if service not in self.read:
+            raise UsageError(
+                f"this snapshot did not read the tasks of {service!r}: ask for it, "
+                f"e.g. reader.snapshot([{service!r}])"
+            )
+        return [task for task in self.tasks if task.service == service]
+
+    def distribution(self, service: str, state: str | None = "running") -> ReplicaDistribution:
+        """Tasks of ``service`` per node, with 0 for nodes that have none.
+
+        Args:
+            service: Service name.
+            state: Count tasks in this current state (``None``: every task read).
+        """
+        return distribution_of(service, self.tasks_of(service), self.nodes, state)
+
+    def distributions(self, state: str | None = "running") -> dict[str, ReplicaDistribution]:
+        """Distributions of every service read, in the order asked."""
+        return {name: self.distribution(name, state) for name in self.read}
