@@ -31,6 +31,7 @@ CHAPTERS = (
     "04-services-and-scaling.ipynb",
     "05-shared-storage.ipynb",
     "07-deploy-a-stack.ipynb",
+    "08-load-balancing.ipynb",
 )
 #: Seconds one chapter may take under nbval (a cold `require` included).
 CHAPTER_TIMEOUT = 900

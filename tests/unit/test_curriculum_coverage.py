@@ -258,6 +258,55 @@ COVERAGE = [
         prose=("one each",),
     ),
     Item(
+        "08-load-balancing",
+        "routing mesh: any node accepts a published port and forwards to a task; VIPs; "
+        "service DNS names; `tasks.<name>`",
+        code=(
+            "--publish-add published=8080,target=80 lb_hello",
+            "dashboard.sample_requests(lab, 8080",
+            "getent hosts hello tasks.hello",
+            "NetworksAttachments",
+        ),
+        prose=("**routing mesh**", "**virtual IP**", "**DNS round robin**", "`tasks.hello`"),
+    ),
+    Item(
+        "08-load-balancing",
+        "`docker service inspect -f '{{.Endpoint.VirtualIPs}}'`",
+        code=("docker service inspect -f '{{.Spec.Name}}: {{.Endpoint.VirtualIPs}}'",),
+    ),
+    Item(
+        "08-load-balancing",
+        "request sampler: many requests, histogram of hostnames that answered",
+        code=(
+            "dashboard.RequestSampler(lab, 8000",
+            "dashboard.request_histogram(",
+            "dashboard.replica_map(hello",
+        ),
+    ),
+    Item(
+        "08-load-balancing",
+        "without ip_vs (doctor says so): host-mode ports, `endpoint_mode: dnsrr`, a front "
+        "proxy (nginx least_conn) over `tasks.<service>` that follows scaling without restarts; "
+        "its config (`least_conn`, `max_fails`); the mesh's algorithm cannot be configured",
+        code=(
+            "checks.host_ready(lab)",
+            "steps.publish_mode(lab)",
+            '"ENDPOINT_MODE": ENDPOINT',
+            "nginx -T",
+            "docker service scale --detach lb_hello=6",
+            'checks.proxy_follows(lab, "lb_proxy", "lb_hello")',
+            "docker service ps lb_proxy",
+        ),
+        prose=(
+            "**host mode**",
+            "`endpoint_mode: dnsrr`",
+            "`least_conn`",
+            "`max_fails=2 fail_timeout=5s`",
+            "No `docker` option changes that algorithm",
+            "A reload is not a restart",
+        ),
+    ),
+    Item(
         "10-multi-service-apps",
         "overlay networks (front-tier, back-tier) created on a manager, refused on a worker; "
         "services attach only to what they need; `--attachable`",

@@ -15,6 +15,8 @@ One module per part of the course:
   ports and networks (03);
 - :mod:`~workshop.checks.services`: services and where their tasks run (04);
 - :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
+- :mod:`~workshop.checks.balancing`: a front proxy over a service's tasks, and
+  requests spread over them (08);
 - :mod:`~workshop.checks.overlay`: overlay networks, who finds whom on them, and
   services talking across nodes (10);
 - :mod:`~workshop.checks.images`: the registry and the nodes' images (06);
@@ -25,6 +27,7 @@ One module per part of the course:
 
 from __future__ import annotations
 
+from workshop.checks.balancing import proxy_follows, requests_spread
 from workshop.checks.host import host_ready
 from workshop.checks.images import image_on_nodes, registry_ready
 from workshop.checks.network import firewall_open, swarm_networks
@@ -68,8 +71,10 @@ __all__ = [
     "nodes_answer",
     "overlay_network",
     "page_served",
+    "proxy_follows",
     "registry_ready",
     "replies_across_nodes",
+    "requests_spread",
     "resolves",
     "service_absent",
     "service_pinned",
