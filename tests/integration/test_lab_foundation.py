@@ -122,6 +122,16 @@ def assert_engine_agrees_with_vagrant(lab: Lab) -> None:
     assert {n: endpoints[n] for n in running} == parse_ssh_config(vagrant_endpoints)
 
 
+def test_a_node_that_lost_its_lab_network_is_attached_again(lab: Lab, lab_subnet: str) -> None:
+    client = docker.from_env()
+    network = client.networks.list(filters={"label": f"workshop.lab={lab.settings.name}"})[0]
+    network.disconnect(f"{lab.settings.name}-node-3", force=True)
+    assert lab.run("ip -4 -o addr show", on="node-3").stdout["node-3"].count(lab_subnet) == 0
+    assert lab.up().node("node-3").running  # `up` of a running lab checks every address
+    assert f"{lab_subnet}.13/" in lab.run("ip -4 -o addr show", on="node-3").stdout["node-3"]
+    client.close()
+
+
 def test_engine_view_agrees_with_vagrant(lab: Lab) -> None:
     assert_engine_agrees_with_vagrant(lab)
 

@@ -17,7 +17,7 @@ import docker.errors
 from workshop.images.engine import engine_client, engine_errors
 from workshop.progress import Progress, quiet
 
-__all__ = ["LAB_LABEL", "LabObjects", "lab_objects", "remove_lab_objects"]
+__all__ = ["LAB_LABEL", "LabObjects", "lab_objects", "remove_lab_objects", "repair_lab_addresses"]
 
 LAB_LABEL = "workshop.lab"
 SERVICE_LABEL = "workshop.service"
@@ -144,3 +144,42 @@ def _remove_networks(client: docker.DockerClient, lab: str, progress: Progress) 
             network.remove()
             removed.append(network.name)
     return tuple(removed)
+
+
+def repair_lab_addresses(
+    lab: str, addresses: dict[str, str], progress: Progress = quiet
+) -> list[str]:
+    """Attach node containers that lack their lab address to the lab's network.
+
+    On a busy host Vagrant's docker provider has been seen to start a node without
+    its lab network (no ``eth1``) and still report success; every later step then
+    fails on that node. This puts the address back, as ``docker network connect
+    --ip`` would.
+
+    Args:
+        lab: The lab's name (its label).
+        addresses: Node name -> the address it must have on the lab network.
+        progress: Where to report a repair.
+
+    Returns:
+        The nodes that were repaired.
+    """
+    client = engine_client()
+    repaired = []
+    with engine_errors(f"checking the lab addresses of lab {lab!r}"):
+        networks = client.networks.list(filters=_selector(lab))
+        if len(networks) != 1:
+            return []
+        network = networks[0]
+        for container in client.containers.list(filters=_selector(lab)):
+            name = container.labels.get("workshop.node")
+            wanted = addresses.get(name or "")
+            attached = container.attrs["NetworkSettings"]["Networks"].get(network.name)
+            if wanted is None or (attached and attached.get("IPAddress") == wanted):
+                continue
+            if attached:
+                network.disconnect(container, force=True)
+            network.connect(container, ipv4_address=wanted)
+            progress(f"{name}: attached to {network.name} at {wanted} (it came up without it)")
+            repaired.append(str(name))
+    return repaired

@@ -26,6 +26,7 @@ from workshop.errors import LabNotFound, ProviderError, WorkshopError
 from workshop.lab.engine_view import machine_status, ssh_endpoint
 from workshop.lab.lifecycle import prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
+from workshop.lab.runtime import repair_lab_addresses
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
 from workshop.progress import Progress, quiet
 from workshop.settings import ENV_VARS, LabSettings
@@ -281,6 +282,13 @@ class VagrantSource:
         """Power machines on again, without provisioning."""
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+        self._repair_addresses(progress)
+
+    def _repair_addresses(self, progress: Progress) -> None:
+        """Give node containers that came up without their lab address that address."""
+        if self.provider == "docker":
+            wanted = {name: self.settings.address(name) for name in self.settings.node_names}
+            repair_lab_addresses(self.settings.name, wanted, progress)
 
     def destroy(self, progress: Progress = quiet) -> None:
         """Destroy every machine of the lab."""
@@ -297,6 +305,7 @@ class VagrantSource:
             existed = prepare_node_containers(self.settings.name, self.machine_ids(), progress)
         try:
             self.up(progress=progress)
+            self._repair_addresses(progress)
         except WorkshopError:
             if not existed:
                 progress("`vagrant up` failed: removing what it created")
