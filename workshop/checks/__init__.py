@@ -15,16 +15,27 @@ One module per part of the course:
   ports and networks (03);
 - :mod:`~workshop.checks.services`: services and where their tasks run (04);
 - :mod:`~workshop.checks.storage`: GlusterFS pool, volume and heals (05);
+- :mod:`~workshop.checks.faults`: replaced tasks, drains, leader loss and failover (09);
+- :mod:`~workshop.checks.snapshot`: the lab as a chapter found it (09);
 - :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
 from __future__ import annotations
 
+from workshop.checks.faults import (
+    failover,
+    leader_elected,
+    no_leader,
+    node_tasks,
+    task_replaced,
+    tasks_kept,
+)
 from workshop.checks.host import host_ready
 from workshop.checks.network import firewall_open, swarm_networks
 from workshop.checks.nodes import docker_running, nodes_answer
 from workshop.checks.result import CheckFailed, CheckResult, check_all, guarded
 from workshop.checks.services import global_service, service_absent, service_replicas
+from workshop.checks.snapshot import LabSnapshot, lab_as_found, lab_snapshot
 from workshop.checks.storage import gluster_healed, gluster_peers, gluster_shared
 from workshop.checks.swarm import swarm_formed
 from workshop.checks.wait import wait_until
@@ -32,8 +43,10 @@ from workshop.checks.wait import wait_until
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "LabSnapshot",
     "check_all",
     "docker_running",
+    "failover",
     "firewall_open",
     "global_service",
     "gluster_healed",
@@ -41,10 +54,17 @@ __all__ = [
     "gluster_shared",
     "guarded",
     "host_ready",
+    "lab_as_found",
+    "lab_snapshot",
+    "leader_elected",
+    "no_leader",
+    "node_tasks",
     "nodes_answer",
     "service_absent",
     "service_replicas",
     "swarm_formed",
     "swarm_networks",
+    "task_replaced",
+    "tasks_kept",
     "wait_until",
 ]
