@@ -57,7 +57,9 @@ class _EveryRunningNode:
     def managers(self) -> list[Node]:
         return [node for node in self.lab.nodes if node.running]
 
-    def run(self, command: str, *, on: str, sudo: bool = False, timeout: float = 0.0) -> Results:
+    def run(
+        self, command: str, *, on: str, sudo: bool = False, timeout: float = READ_TIMEOUT
+    ) -> Results:
         return self.lab.run(command, on=on, sudo=sudo, timeout=timeout)
 
 
