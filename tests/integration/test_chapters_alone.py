@@ -5,10 +5,19 @@ first. This proves it: for each chapter the module resets a lab of its own
 (``wsalone`` on 192.168.62.0/24) to bare nodes (``destroy`` then ``up``: no Docker,
 no swarm) and runs the notebook alone under nbval, in a child pytest whose kernel
 finds that lab through the environment. The lab is destroyed at the end.
+
+Chapter 09 powers managers off, promotes and demotes, drains and pauses. After its
+run, ``test_chapter_09_leaves_nodes_and_roles_as_it_found_them`` compares the nodes
+as ``docker node ls --format '{{json .}}'`` lists them (host name, role,
+availability, status) and the machines' power with what the chapter found once its
+first cell had built the swarm from bare nodes: every machine on, every node Ready
+and Active, with the role the lab's settings give it (``lab.require`` makes exactly
+that, and a new swarm has every node Active). It reuses the alone run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,9 +41,23 @@ CHAPTERS = (
     "05-shared-storage.ipynb",
     "07-deploy-a-stack.ipynb",
     "08-load-balancing.ipynb",
+    "09-fault-tolerance.ipynb",
 )
+#: The chapter that breaks the lab on purpose and must leave it as it found it.
+FAULTS_CHAPTER = "09-fault-tolerance.ipynb"
 #: Seconds one chapter may take under nbval (a cold `require` included).
 CHAPTER_TIMEOUT = 900
+#: Chapters that need longer: 09 builds the registry state from bare nodes (about 6
+#: minutes on a busy CI host), then powers two managers off and on (about 6 more).
+TIMEOUTS = {FAULTS_CHAPTER: 1500}
+#: Seconds for the reset to bare nodes, on top (pytest-timeout's limit per chapter).
+RESET_TIMEOUT = 300
+
+
+def _timed(chapter: str) -> object:
+    """The chapter as a test parameter whose time limit fits it (over ``--timeout``)."""
+    seconds = TIMEOUTS.get(chapter, CHAPTER_TIMEOUT) + RESET_TIMEOUT
+    return pytest.param(chapter, marks=pytest.mark.timeout(seconds))
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +72,35 @@ def alone_lab() -> Iterator[tuple[Lab, dict[str, str]]]:
         yield lab, env
     finally:
         lab.destroy()
+
+
+#: (host name, role, availability, status) of one swarm node.
+NodeRow = tuple[str, str, str, str]
+
+
+@pytest.fixture(scope="module")
+def after_chapter() -> dict[str, tuple[list[str], list[NodeRow]]]:
+    """Chapter -> (the machines' power, the swarm's nodes) right after its alone run."""
+    return {}
+
+
+def node_rows(lab: Lab) -> list[NodeRow]:
+    """The swarm's nodes as ``docker node ls --format '{{json .}}'`` on a manager lists them."""
+    listing = "docker node ls --format '{{json .}}'"
+    for manager in lab.managers:
+        result = lab.run(listing, on=manager.name, sudo=True, timeout=60)[0]
+        if result.succeeded:
+            rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+            return sorted(
+                (
+                    row["Hostname"],
+                    "manager" if row["ManagerStatus"] else "worker",
+                    row["Availability"],
+                    row["Status"],
+                )
+                for row in rows
+            )
+    return []
 
 
 def reset_to_bare_nodes(lab: Lab) -> None:
@@ -66,9 +118,11 @@ def reset_to_bare_nodes(lab: Lab) -> None:
         lab.up()
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", [_timed(chapter) for chapter in CHAPTERS])
 def test_chapter_runs_alone_on_bare_nodes(
-    alone_lab: tuple[Lab, dict[str, str]], chapter: str
+    alone_lab: tuple[Lab, dict[str, str]],
+    after_chapter: dict[str, tuple[list[str], list[NodeRow]]],
+    chapter: str,
 ) -> None:
     lab, env = alone_lab
     reset_to_bare_nodes(lab)
@@ -92,10 +146,24 @@ def test_chapter_runs_alone_on_bare_nodes(
         env=env,
         capture_output=True,
         text=True,
-        timeout=CHAPTER_TIMEOUT,
+        timeout=TIMEOUTS.get(chapter, CHAPTER_TIMEOUT),
         check=False,
     )
     took = time.monotonic() - started
+    after_chapter[chapter] = ([n.state for n in lab.refresh().nodes], node_rows(lab))
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
     assert proc.returncode == 0, f"{chapter} failed alone after {took:.0f} s:\n{tail}"
     print(f"{chapter} alone on bare nodes: passed in {took:.0f} s")
+
+
+def test_chapter_09_leaves_nodes_and_roles_as_it_found_them(
+    alone_lab: tuple[Lab, dict[str, str]],
+    after_chapter: dict[str, tuple[list[str], list[NodeRow]]],
+) -> None:
+    if FAULTS_CHAPTER not in after_chapter:
+        pytest.skip(f"{FAULTS_CHAPTER} did not run alone in this session")
+    lab, _ = alone_lab
+    found = sorted((node.name, node.role, "Active", "Ready") for node in lab.nodes)
+    power, rows = after_chapter[FAULTS_CHAPTER]
+    assert power == ["running"] * len(lab.nodes), f"machines after {FAULTS_CHAPTER}: {power}"
+    assert rows == found, f"{FAULTS_CHAPTER} changed the swarm's nodes: {rows} != {found}"

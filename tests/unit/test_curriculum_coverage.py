@@ -307,6 +307,64 @@ COVERAGE = [
         ),
     ),
     Item(
+        "09-fault-tolerance",
+        "a container removed by hand (`docker rm -f`) is replaced; `service ps` shows the "
+        "`\\_ Shutdown` history row",
+        code=(
+            "docker rm -f $(docker ps -q",
+            'checks.task_replaced(lab, "helloworld", "node-3")',
+            'lab.run("docker service ps helloworld"',
+        ),
+        prose=("marked `\\_`", "desired state `Shutdown`", "`Failed`"),
+    ),
+    Item(
+        "09-fault-tolerance",
+        "drain a node: its tasks move; `active` again, then scale to repopulate it; pause",
+        code=(
+            "docker node update --availability drain node-3",
+            "grep node-3 | wc -l",
+            "docker node update --availability active node-3",
+            "docker service update --force",
+            "docker node update --availability pause node-3",
+            'steps.service_scale(lab, "helloworld", 30',
+        ),
+        prose=("**created**", "does not rebalance by itself", "Scaling up is the other way"),
+    ),
+    Item(
+        "09-fault-tolerance",
+        "two managers: power off one, the other reports no elected leader; tasks are not "
+        "rescheduled; power it back on",
+        code=(
+            "lab.halt(leader)",
+            "checks.no_leader(lab, on=other)",
+            'checks.tasks_kept(lab, "helloworld", on=others',
+            "lab.start(leader)",
+        ),
+        prose=("tolerate **zero** failures", "raft: no elected cluster leader", "nothing was"),
+    ),
+    Item(
+        "09-fault-tolerance",
+        "a third manager; power off the leader: a new leader, replicas started on the "
+        "remaining nodes (timeline plot)",
+        code=(
+            "docker node promote node-3",
+            "dashboard.FaultTimeline(lab",
+            "checks.failover(lab",
+            "timeline.stop()",
+        ),
+        prose=("floor((3-1)/2) = 1", "`Unreachable`", "`Down`"),
+    ),
+    Item(
+        "09-fault-tolerance",
+        "leave the lab as it was: all nodes on, roles as the chapter found them",
+        code=(
+            "checks.lab_snapshot(lab)",
+            "steps.swarm_roles(lab",
+            "checks.lab_as_found(lab, found)",
+        ),
+        prose=("docker node demote node-3",),
+    ),
+    Item(
         "10-multi-service-apps",
         "overlay networks (front-tier, back-tier) created on a manager, refused on a worker; "
         "services attach only to what they need; `--attachable`",

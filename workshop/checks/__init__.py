@@ -22,12 +22,22 @@ One module per part of the course:
 - :mod:`~workshop.checks.images`: the registry and the nodes' images (06);
 - :mod:`~workshop.checks.stacks`: stacks that run, fail, serve or are gone, and
   nodes that left the swarm (07, 99);
+- :mod:`~workshop.checks.faults`: replaced tasks, drains, leader loss and failover (09);
+- :mod:`~workshop.checks.snapshot`: the lab as a chapter found it (09);
 - :mod:`~workshop.checks.wait`: waiting until a check passes.
 """
 
 from __future__ import annotations
 
 from workshop.checks.balancing import proxy_follows, requests_spread
+from workshop.checks.faults import (
+    failover,
+    leader_elected,
+    no_leader,
+    node_tasks,
+    task_replaced,
+    tasks_kept,
+)
 from workshop.checks.host import host_ready
 from workshop.checks.images import image_on_nodes, registry_ready
 from workshop.checks.network import firewall_open, swarm_networks
@@ -42,6 +52,7 @@ from workshop.checks.overlay import (
 )
 from workshop.checks.result import CheckFailed, CheckResult, check_all, guarded
 from workshop.checks.services import global_service, service_absent, service_replicas
+from workshop.checks.snapshot import LabSnapshot, lab_as_found, lab_snapshot
 from workshop.checks.stacks import (
     page_served,
     stack_absent,
@@ -56,9 +67,11 @@ from workshop.checks.wait import wait_until
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "LabSnapshot",
     "cannot_resolve",
     "check_all",
     "docker_running",
+    "failover",
     "firewall_open",
     "global_service",
     "gluster_healed",
@@ -67,7 +80,12 @@ __all__ = [
     "guarded",
     "host_ready",
     "image_on_nodes",
+    "lab_as_found",
+    "lab_snapshot",
+    "leader_elected",
     "network_absent",
+    "no_leader",
+    "node_tasks",
     "nodes_answer",
     "overlay_network",
     "page_served",
@@ -85,5 +103,7 @@ __all__ = [
     "swarm_left",
     "swarm_networks",
     "task_error",
+    "task_replaced",
+    "tasks_kept",
     "wait_until",
 ]
