@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, in order: lint, unit, the real lab, the notebooks, the browser.
 # Starts a Docker engine if none answers, and stops it at the end only if it
-# started it. Extra arguments go to pytest (e.g. -k, -x).
+# started it. Extra arguments go to pytest (e.g. -k, -x); with them, or with
+# WORKSHOP_TESTS_SERIAL set, everything runs in one pytest, one test at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -19,11 +20,31 @@ rc=0
 "$BIN/ruff" format --check workshop tests || rc=1
 "$BIN/mypy" workshop || rc=1
 
+# The chapters-alone tests (each chapter first thing on bare nodes, lab `wsalone`)
+# mostly wait on the lab: they run beside the rest, on a lab of their own, once the
+# images both sides use are built. Their report follows the main one.
+alone=tests/integration/test_chapters_alone.py
+pytest_args=(--nbval-lax --timeout=1200 -p no:cacheprovider)
+"$BIN/python" -m tests.build_images >artifacts/images.log 2>&1 || { cat artifacts/images.log; rc=1; }
+alone_pid=
+if [ $rc -eq 0 ] && [ -z "${WORKSHOP_TESTS_SERIAL:-}" ] && [ $# -eq 0 ]; then
+  "$BIN/pytest" "${pytest_args[@]}" "$alone" >artifacts/chapters-alone.log 2>&1 &
+  alone_pid=$!
+fi
+
 paths=(tests/unit tests/integration)
 for extra in notebooks labs/solutions tests/browser; do
   compgen -G "$extra/*" >/dev/null && paths+=("$extra")
 done
-"$BIN/pytest" --nbval-lax --timeout=1200 -p no:cacheprovider "${paths[@]}" "$@" || rc=1
+ignore=()
+[ -n "$alone_pid" ] && ignore=(--ignore="$alone")
+"$BIN/pytest" "${pytest_args[@]}" "${ignore[@]}" "${paths[@]}" "$@" || rc=1
+
+if [ -n "$alone_pid" ]; then
+  wait "$alone_pid" || rc=1
+  echo "=== chapters alone on bare nodes (artifacts/chapters-alone.log) ==="
+  cat artifacts/chapters-alone.log
+fi
 
 scripts/engine.sh stop || true
 exit $rc
