@@ -28,7 +28,8 @@ pytest_args=(--nbval-lax --timeout=1200 -p no:cacheprovider)
 "$BIN/python" -m tests.build_images >artifacts/images.log 2>&1 || { cat artifacts/images.log; rc=1; }
 alone_pid=
 if [ $rc -eq 0 ] && [ -z "${WORKSHOP_TESTS_SERIAL:-}" ] && [ $# -eq 0 ]; then
-  "$BIN/pytest" "${pytest_args[@]}" "$alone" >artifacts/chapters-alone.log 2>&1 &
+  "$BIN/pytest" "${pytest_args[@]}" --junitxml=artifacts/junit-alone.xml "$alone" \
+    >artifacts/chapters-alone.log 2>&1 &
   alone_pid=$!
 fi
 
@@ -38,7 +39,8 @@ for extra in notebooks labs/solutions tests/browser; do
 done
 ignore=()
 [ -n "$alone_pid" ] && ignore=(--ignore="$alone")
-"$BIN/pytest" "${pytest_args[@]}" "${ignore[@]}" "${paths[@]}" "$@" || rc=1
+"$BIN/pytest" "${pytest_args[@]}" --junitxml=artifacts/junit.xml "${ignore[@]}" "${paths[@]}" "$@" \
+  || rc=1
 
 if [ -n "$alone_pid" ]; then
   wait "$alone_pid" || rc=1
