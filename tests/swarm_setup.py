@@ -30,8 +30,9 @@ LAB_NAME = os.environ.get("SWARM_LAB_NAME", "wsdash")
 LAB_SUBNET = os.environ.get("SWARM_LAB_SUBNET", "192.168.61")
 SERVICE = "helloworld"
 REPLICAS = 6
-#: nginx answering every request with its container's hostname (workshop/images/web).
-WEB_IMAGE = "workshop/web:latest"
+#: nginx answering every request with its container's hostname (workshop/images/web),
+#: named after the lab registry so that starting a task never asks Docker Hub.
+WEB_IMAGE = "127.0.0.1:5000/workshop/web:latest"
 #: Host-mode port of the ``hello`` service (one task per node, no routing mesh needed).
 HELLO_PORT = 8080
 
@@ -59,7 +60,18 @@ def service_running(lab: Lab, name: str, args: list[str], replicas: int | None) 
     mode = ["--replicas", str(replicas)] if replicas is not None else ["--mode", "global"]
     manager_run(
         lab,
-        ["docker", "service", "create", "--detach=false", "--quiet", "--name", name, *mode, *args],
+        [
+            "docker",
+            "service",
+            "create",
+            "--detach=false",
+            "--quiet",
+            "--no-resolve-image",
+            "--name",
+            name,
+            *mode,
+            *args,
+        ],
     )
 
 

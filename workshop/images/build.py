@@ -207,12 +207,16 @@ def ensure_node_image(progress: Progress = _quiet) -> ImageBuild:
     return build_image("node", NODE_IMAGE, progress)
 
 
-def tag_inputs_digest(build: ImageBuild, repository: str) -> str:
-    """Tag a built image ``<repository>:<inputs digest>`` too; return that tag.
+def tag_inputs_digest(build: ImageBuild, repository: str, tag: str | None = None) -> str:
+    """Tag a built image ``<repository>:<tag>`` too (default tag: its inputs digest).
+
+    Returns:
+        The new name, ``<repository>:<tag>``.
 
     Raises:
         EngineError: The engine could not tag it.
     """
-    with engine_errors(f"tagging {build.tag} as {repository}:{build.digest}"):
-        engine_client().images.get(build.tag).tag(repository, build.digest)
-    return f"{repository}:{build.digest}"
+    tag = tag or build.digest
+    with engine_errors(f"tagging {build.tag} as {repository}:{tag}"):
+        engine_client().images.get(build.tag).tag(repository, tag)
+    return f"{repository}:{tag}"

@@ -59,6 +59,17 @@ REGISTRY_IMAGE = "registry"
 READY_TIMEOUT = 90.0
 
 
+def lab_image(name: str, tag: str) -> str:
+    """The name a lab image has on the nodes: ``127.0.0.1:5000/workshop/<name>:<tag>``.
+
+    A swarm task's engine asks the image's registry for it before it starts (and uses
+    its own copy when that fails). With the lab registry's address in the name, that
+    question goes to the node itself, never out of the lab to Docker Hub, also for an
+    image that was loaded without a registry.
+    """
+    return f"{REGISTRY}/workshop/{name}:{tag}"
+
+
 def build_lab_images(progress: Progress = quiet) -> dict[str, ImageBuild]:
     """Build (or reuse) the lab's images here; each also tagged with its inputs digest.
 
@@ -74,6 +85,7 @@ def build_lab_images(progress: Progress = quiet) -> dict[str, ImageBuild]:
         build = build_image(name, f"workshop/{name}:latest", progress)
         tag_inputs_digest(build, f"workshop/{name}")
         builds[name] = build
+    tag_inputs_digest(builds[REGISTRY_IMAGE], f"{REGISTRY}/workshop/{REGISTRY_IMAGE}")
     return builds
 
 
@@ -163,8 +175,10 @@ def load_image(
 ) -> StepResult:
     """Build a lab image here and load it on nodes that lack it (no registry needed).
 
-    The real command: ``docker save workshop/web:latest | ssh node-1 docker load``.
-    Each node gets ``workshop/<name>:latest`` and ``workshop/<name>:<inputs digest>``.
+    The real command: ``docker save 127.0.0.1:5000/workshop/web:latest | ssh node-1
+    docker load``. Each node gets ``127.0.0.1:5000/workshop/<name>:latest`` (the name
+    tasks use, see :func:`lab_image`) and ``:<inputs digest>``, and the same under
+    ``workshop/<name>``.
 
     Args:
         lab: The lab.
@@ -183,7 +197,13 @@ def load_image(
     rec = StepRecorder(f"load_image {name}", progress)
     ensure_base(headlines(progress))
     build = build_image(name, f"workshop/{name}:latest", headlines(progress))
-    tags = [build.tag, tag_inputs_digest(build, f"workshop/{name}")]
+    local = f"{REGISTRY}/workshop/{name}"
+    tags = [
+        build.tag,
+        tag_inputs_digest(build, f"workshop/{name}"),
+        tag_inputs_digest(build, local, "latest"),
+        tag_inputs_digest(build, local),
+    ]
     lacking = nodes_lacking(lab, list(nodes), tags)
     if lacking:
         rec.say(f"sending {build.tag} to {', '.join(lacking)}")
@@ -226,7 +246,7 @@ def _plan_images(
 ) -> tuple[dict[Node, list[str]], list[str]]:
     """What each node must receive, and which images the registry lacks."""
     running = [n for n in lab.nodes if n.running]
-    registry_tag = f"workshop/{REGISTRY_IMAGE}:{builds[REGISTRY_IMAGE].digest}"
+    registry_tag = lab_image(REGISTRY_IMAGE, builds[REGISTRY_IMAGE].digest)
     plan: dict[Node, list[str]] = {n: [] for n in running}
     for name in nodes_lacking(lab, [n.name for n in running], [registry_tag]):
         plan[lab.node(name)].append(registry_tag)
@@ -286,7 +306,7 @@ def registry(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
             if tags:
                 rec.changed(node.name, f"loaded {', '.join(tags)}")
     run_checked(lab, sh("mkdir", "-p", f"{MOUNT}/{REGISTRY_IMAGE}"), [manager.name])
-    registry_tag = f"workshop/{REGISTRY_IMAGE}:{builds[REGISTRY_IMAGE].digest}"
+    registry_tag = lab_image(REGISTRY_IMAGE, builds[REGISTRY_IMAGE].digest)
     deployed = stack_deploy(
         lab,
         "registry",
