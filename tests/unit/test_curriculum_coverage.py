@@ -263,8 +263,8 @@ COVERAGE = [
         "routing mesh: any node accepts a published port and forwards to a task; VIPs; "
         "service DNS names; `tasks.<name>`",
         code=(
-            "--publish-add published=8080,target=80 lb_hello",
-            "dashboard.sample_requests(lab, 8080",
+            "--publish-add published=8081,target=80 lb_hello",
+            "dashboard.sample_requests(lab, 8081",
             "getent hosts hello tasks.hello",
             "NetworksAttachments",
         ),
