@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,17 +41,9 @@ def test_defaults(tmp_path):
     }
 
 
-def test_env_var_names_are_the_vagrantfile_contract():
-    assert ENV_VARS == {
-        "name": "WORKSHOP_LAB",
-        "nodes": "WORKSHOP_NODES",
-        "managers": "WORKSHOP_MANAGERS",
-        "subnet": "WORKSHOP_SUBNET",
-        "memory": "WORKSHOP_MEMORY",
-        "cpus": "WORKSHOP_CPUS",
-        "provider": "WORKSHOP_PROVIDER",
-        "node_flags": "WORKSHOP_NODE_FLAGS",
-    }
+def test_env_var_names_are_those_the_readme_documents():
+    rows = re.findall(r"^\| `(\w+)` \| `(WORKSHOP_\w+)` \|", (ROOT / "README.md").read_text(), re.M)
+    assert dict(rows) == ENV_VARS
 
 
 def test_nodes_roles_and_addresses():
