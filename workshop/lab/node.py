@@ -22,12 +22,18 @@ class SSHEndpoint:
         port: TCP port.
         user: Login user; ``None`` means SSH's default (the local user).
         identity_files: Private key files to offer, in order.
+        known_hosts: The known_hosts file the node's host key must be in; ``None``
+            means the user's own (``~/.ssh/known_hosts``).
+        host_key_alias: The name the host key is recorded under, when it is not the
+            host (a lab node whose address changes is recorded under its node name).
     """
 
     host: str
     port: int = 22
     user: str | None = None
     identity_files: tuple[str, ...] = ()
+    known_hosts: str | None = None
+    host_key_alias: str | None = None
 
     def __post_init__(self) -> None:
         if not self.host:
