@@ -101,7 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     on = args.on or "all"
     target: str | list[str] = on.split(",") if "," in on else on
     results = lab.run(" ".join(args.command), on=target, sudo=args.sudo, timeout=args.timeout)
-    print(results)
+    print(results.text(full=args.full or len(results) == 1))
     return 0 if not results.failed else 1
 
 
@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("command", nargs="+", help="the command line (quote it)")
     run.add_argument("--on", help="all (default), managers, workers, a node, or node-1,node-3")
     run.add_argument("--sudo", action="store_true", help="run as root")
+    run.add_argument(
+        "--full", action="store_true", help="show every node's whole output (default: one node's)"
+    )
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per node (default 120)")
     run.set_defaults(func=_cmd_run)
 
