@@ -35,8 +35,8 @@ def firewall_open(lab: RemoteLab) -> CheckResult:
     """
     name = "cluster ports open to the lab network"
     hint = (
-        "load the rules: steps.firewall(lab); show them with steps.firewall_rules(lab); "
-        "the swarm must exist for its ports to answer"
+        "`nft list table inet workshop_firewall` on each node shows the rules "
+        "(steps.firewall(lab) loads them); the swarm must exist for its ports to answer"
     )
 
     def probe() -> CheckResult:
@@ -77,7 +77,7 @@ def missing_networks(network_ls: str) -> list[str]:
 def swarm_networks(lab: RemoteLab) -> CheckResult:
     """Every node has the swarm's networks: ``ingress`` (overlay), ``docker_gwbridge`` (bridge)."""
     name = "swarm networks on every node"
-    hint = "they appear when a node joins the swarm: `docker network ls` on the node"
+    hint = "`docker network ls` on the node: they appear when it joins the swarm"
 
     def probe() -> CheckResult:
         command = sh("docker", "network", "ls", "--format", JSON_FORMAT)
