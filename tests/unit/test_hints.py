@@ -23,11 +23,7 @@ def _hints() -> list[tuple[str, str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             value: ast.expr | None = None
-            if isinstance(node, ast.keyword) and node.arg == "hint":
-                value = node.value
-            elif isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "hint" for t in node.targets
-            ):
+            if isinstance(node, ast.keyword | ast.Assign) and _names_hint(node):
                 value = node.value
             elif isinstance(node, ast.Return) and node.value is not None:
                 value = node.value if _in_hint_function(tree, node) else None
@@ -35,6 +31,12 @@ def _hints() -> list[tuple[str, str]]:
             if text is not None:
                 found.append((f"{path.name}:{node.lineno}", text))
     return found
+
+
+def _names_hint(node: ast.keyword | ast.Assign) -> bool:
+    if isinstance(node, ast.keyword):
+        return node.arg == "hint"
+    return any(isinstance(t, ast.Name) and t.id == "hint" for t in node.targets)
 
 
 def _in_hint_function(tree: ast.Module, ret: ast.Return) -> bool:

@@ -55,7 +55,7 @@ def nodes_answer(lab: RemoteLab) -> CheckResult:
 def docker_running(lab: RemoteLab) -> CheckResult:
     """Docker Engine answers ``docker info`` on every node."""
     name = "Docker runs on every node"
-    hint = "`systemctl status docker` on the node; the kit installs it with steps.install_docker(lab)"
+    hint = "`systemctl status docker` on the node; steps.install_docker(lab) installs it"
 
     def probe() -> CheckResult:
         versions = docker_versions(lab)
