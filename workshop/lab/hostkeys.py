@@ -101,7 +101,7 @@ def parse_public_keys(text: str) -> list[paramiko.PKey]:
         try:
             data = base64.b64decode(fields[1], validate=True)
             keys.append(paramiko.PKey.from_type_string(fields[0], data))
-        except (binascii.Error, ValueError, paramiko.SSHException):
+        except (binascii.Error, ValueError, paramiko.SSHException, paramiko.pkey.UnknownKeyType):
             continue
     return keys
 
@@ -109,19 +109,32 @@ def parse_public_keys(text: str) -> list[paramiko.PKey]:
 def load_known_hosts(path: Path) -> paramiko.HostKeys:
     """The keys of a known_hosts file; none when the file does not exist.
 
+    Read line by line as OpenSSH does: comments, blank lines, marker lines
+    (``@cert-authority``, ``@revoked``) and lines of key types paramiko does not
+    know are passed over, where :meth:`paramiko.HostKeys.load` stops at some of them.
+
     Raises:
-        UsageError: The file cannot be read (a folder, no permission, a bad line).
+        UsageError: The file cannot be read (a folder, no permission, not text).
     """
     keys = paramiko.HostKeys()
-    if not path.exists():
-        return keys
     try:
-        keys.load(str(path))
-    except (OSError, UnicodeDecodeError, paramiko.hostkeys.InvalidHostKey) as exc:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"cannot read the known_hosts file {path}: {_reason(exc)}; fix or move it "
             "(`ssh-keygen -F HOST -f FILE` reads it as ssh does)"
         ) from exc
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "@")):
+            continue
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+        except (paramiko.hostkeys.InvalidHostKey, paramiko.SSHException, ValueError):
+            continue
+        if entry is not None and entry.key is not None:
+            for name in entry.hostnames:
+                keys.add(name, entry.key.get_name(), entry.key)
     return keys
 
 
