@@ -132,7 +132,7 @@ def _record_lab_keys(source: VagrantSource, nodes: Sequence[Node]) -> int:
     """Read the lab's own machines' keys again, through the engine or Vagrant."""
     stopped = [node.name for node in nodes if not node.running]
     running = [node.name for node in nodes if node.running]
-    source.record_host_keys(running, progress=_say)
+    source.host_keys.record(running, progress=_say)
     recorded = load_known_hosts(source.host_keys.path)
     for name in running:
         keys = sorted(describe_key(key) for key in (recorded.lookup(name) or {}).values())

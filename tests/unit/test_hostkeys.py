@@ -330,7 +330,7 @@ def test_a_vms_key_is_read_through_vagrant_ssh_and_forgotten_on_destroy(tmp_path
     machine.write_text("0d1e2f\n")
     ed25519_line = next(line for line in PUBLIC_KEYS.splitlines() if "ed25519" in line)
     source.execute = ScriptedCommand((0, ed25519_line + "\n", ""), (0, "", ""))
-    assert source.record_host_keys(["node-1", "node-2"]) == ["node-1"]
+    assert source.host_keys.record(["node-1", "node-2"]) == ["node-1"]
     assert source.execute.calls[0] == [
         "ssh",
         "node-1",
@@ -349,7 +349,7 @@ def test_a_vm_that_gives_no_key_is_a_clear_error(tmp_path):
     machine.write_text("0d1e2f\n")
     source.execute = ScriptedCommand((0, "cat: No such file or directory\n", ""))
     with pytest.raises(NotReady, match="node-1 gave no SSH host key"):
-        source.record_host_keys(["node-1"])
+        source.host_keys.record(["node-1"])
 
 
 # --- workshop trust: shown, then added only with the user's yes ----------------------

@@ -291,7 +291,7 @@ class VagrantSource:
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
         self._repair_addresses(progress)
-        self.record_host_keys(names, progress=progress, missing_only=True)
+        self.host_keys.record(names, progress=progress, missing_only=True)
 
     def _repair_addresses(self, progress: Progress) -> None:
         """Give node containers that came up without their lab address that address."""
@@ -321,7 +321,7 @@ class VagrantSource:
                 progress("`vagrant up` failed: removing what it created")
                 self.remove(progress)
             raise
-        self.record_host_keys(progress=progress)
+        self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
         """Destroy the machines and, for node containers, every labelled leftover."""
@@ -337,23 +337,9 @@ class VagrantSource:
 
     @property
     def host_keys(self) -> LabHostKeys:
-        """The lab's known_hosts file: its nodes' keys, under their names."""
+        """The lab's known_hosts file: its nodes' keys, under their names (``record`` them)."""
         path = lab_known_hosts(self.state_dir, self.settings.name)
         return LabHostKeys(path, self.machine_id, self._read_host_keys)
-
-    def record_host_keys(
-        self,
-        names: Sequence[str] | None = None,
-        *,
-        progress: Progress = quiet,
-        missing_only: bool = False,
-    ) -> list[str]:
-        """Read machines' host keys through a local channel and record them.
-
-        See :meth:`LabHostKeys.record`; ``names`` defaults to every machine.
-        """
-        names = self.settings.node_names if names is None else list(names)
-        return self.host_keys.record(names, progress=progress, missing_only=missing_only)
 
     def _read_host_keys(self, name: str, machine: str, timeout: float) -> HostKeysRead:
         if self.provider == "docker":
