@@ -111,7 +111,18 @@ def host(lab: Lab, tmp_path: Path) -> dict[str, str]:
     return {"WORKSHOP_INVENTORY": str(inventory)}
 
 
-def test_an_unknown_host_is_refused_until_the_user_trusts_it(lab: Lab, host, tmp_path) -> None:
+def wrong_key(lab: Lab, known_hosts: Path, folder: Path) -> None:
+    """Write a key that is not node-1's for its address into ``known_hosts``."""
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "other")],
+        check=True,
+        timeout=60,
+    )
+    (wrong,) = parse_public_keys((folder / "other.pub").read_text())
+    add_host_key(known_hosts, lab.node("node-1").address, wrong)
+
+
+def test_status_and_run_refuse_a_host_that_is_not_trusted(host) -> None:
     # Needs the SSH client's checking of known_hosts (workshop/remote).
     for command in (["status"], ["run", "true"]):
         refused = workshop_cli(*command, env=host)
@@ -119,26 +130,26 @@ def test_an_unknown_host_is_refused_until_the_user_trusts_it(lab: Lab, host, tmp
         assert refused.returncode != 0, said
         assert "node-1" in said and "workshop trust" in said
         assert "Traceback" not in said
+
+
+def test_trusting_the_host_records_its_key_then_it_answers(lab: Lab, host, tmp_path) -> None:
     trusted = workshop_cli("trust", "node-1", "--yes", env=host)
     assert trusted.returncode == 0, trusted.stderr
+    assert "SHA256:" in trusted.stdout and "Traceback" not in trusted.stderr
     node = lab.node("node-1")
     known = load_known_hosts(tmp_path / "known_hosts").lookup(node.address)
     assert {key.get_base64() for key in known.values()} <= keyscan(node.address, 22)
+    again = workshop_cli("trust", "node-1", env=host)
+    assert again.returncode == 0 and "trusted already" in again.stdout, again.stderr
     ran = workshop_cli("run", "true", env=host)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     shell = workshop_cli("ssh", "node-1", "hostname", env=host)
     assert (shell.returncode, shell.stdout) == (0, "node-1\n"), shell.stderr
 
 
-def test_a_wrong_key_for_the_host_is_refused_as_changed(lab: Lab, host, tmp_path) -> None:
+def test_trust_and_ssh_refuse_a_wrong_key_for_the_host(lab: Lab, host, tmp_path) -> None:
     known_hosts = tmp_path / "known_hosts"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")],
-        check=True,
-        timeout=60,
-    )
-    (wrong,) = parse_public_keys((tmp_path / "other.pub").read_text())
-    add_host_key(known_hosts, lab.node("node-1").address, wrong)
+    wrong_key(lab, known_hosts, tmp_path)
     before = known_hosts.read_text()
     trust = workshop_cli("trust", "node-1", "--yes", env=host)
     assert trust.returncode == 1 and "REFUSED" in trust.stderr, trust.stderr
@@ -146,7 +157,11 @@ def test_a_wrong_key_for_the_host_is_refused_as_changed(lab: Lab, host, tmp_path
     shell = workshop_cli("ssh", "node-1", "true", env=host)
     assert shell.returncode == 255 and "Host key verification failed" in shell.stderr
     assert known_hosts.read_text() == before
+
+
+def test_run_refuses_a_wrong_key_for_the_host_as_changed(lab: Lab, host, tmp_path) -> None:
     # Needs the SSH client's checking of known_hosts (workshop/remote).
+    wrong_key(lab, tmp_path / "known_hosts", tmp_path)
     ran = workshop_cli("run", "true", env=host)
     said = ran.stdout + ran.stderr
     assert ran.returncode != 0 and "node-1" in said and "changed" in said.lower(), said

@@ -553,3 +553,35 @@ def test_ssh_to_an_inventory_host_checks_the_users_known_hosts(monkeypatch, caps
     assert options["userknownhostsfile"] == str(Path(os.environ["HOME"]) / ".ssh" / "known_hosts")
     assert options["stricthostkeychecking"] == "true"
     assert "hostkeyalias" not in options
+
+
+def test_trust_on_the_kits_own_lab_reads_the_keys_again_without_asking(
+    monkeypatch, capsys, env, tmp_path
+):
+    settings = LabSettings(name="wsunit", provider="virtualbox")
+    ssh = SSHEndpoint("127.0.0.1", 2222, "vagrant")
+    source = FakeVagrantSource(
+        tmp_path,
+        [
+            Node("node-1", "manager", "192.168.56.11", ssh),
+            Node("node-2", "manager", "192.168.56.12", ssh, state="stopped"),
+        ],
+        settings=settings,
+    )
+    for name in ("node-1", "node-2"):
+        machine = source.dotfile_dir / "machines" / name / "virtualbox" / "id"
+        machine.parent.mkdir(parents=True)
+        machine.write_text(f"id-of-{name}\n")
+    source.execute = ScriptedCommand((0, PUBLIC_KEYS, ""))
+    monkeypatch.setattr(Lab, "connect", classmethod(lambda cls, path=None: Lab(source)))
+    code, out, err = workshop(monkeypatch, capsys, env, "trust", "node-1", "node-2")
+    assert code == 1  # node-2 is stopped
+    assert source.execute.calls == [
+        ["ssh", "node-1", "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub"]
+    ]
+    lines = out.splitlines()
+    assert lines[0].startswith(f"node-1: recorded in {source.host_keys.path}: ")
+    assert describe_key(ED25519) in lines[0]
+    assert lines[1].startswith("node-2: not running, nothing recorded: start it with `workshop up`")
+    assert err == "node-1: SSH host keys recorded (read through `vagrant ssh`)\n"
+    assert key_status(source.host_keys.path, "node-1", ED25519) == "known"
