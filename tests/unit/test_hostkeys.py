@@ -30,7 +30,7 @@ from tests.unit.fakes import (
 )
 from tests.unit.test_cli import workshop
 from workshop import Lab, cli
-from workshop.errors import EngineError, NodeUnreachable, NotReady, UsageError
+from workshop.errors import EngineError, NodeUnreachable, NotReady, UsageError, WorkshopError
 from workshop.lab import Node, SSHEndpoint
 from workshop.lab import lab_hostkeys as lab_keys_module
 from workshop.lab.hostkeys import (
@@ -585,3 +585,11 @@ def test_trust_on_the_kits_own_lab_reads_the_keys_again_without_asking(
     assert lines[1].startswith("node-2: not running, nothing recorded: start it with `workshop up`")
     assert err == "node-1: SSH host keys recorded (read through `vagrant ssh`)\n"
     assert key_status(source.host_keys.path, "node-1", ED25519) == "known"
+
+
+def test_a_lab_file_that_cannot_be_written_is_a_kit_error(tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    with pytest.raises(WorkshopError) as info:
+        replace_host_keys(blocked / "known_hosts", "node-1", NODE_KEYS)
+    assert str(info.value).startswith(f"cannot read the known_hosts file {blocked / 'known_hosts'}")

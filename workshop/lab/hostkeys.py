@@ -32,7 +32,7 @@ from typing import Literal
 
 import paramiko
 
-from workshop.errors import NodeUnreachable, UsageError
+from workshop.errors import NodeUnreachable, UsageError, WorkshopError
 from workshop.lab.node import Node, SSHEndpoint
 
 __all__ = [
@@ -201,6 +201,11 @@ def _lines(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkshopError(
+            f"cannot read the known_hosts file {path}: {_reason(exc)}; move it away and "
+            "the kit records the lab's keys again"
+        ) from exc
     return [line if line.endswith("\n") else line + "\n" for line in text.splitlines()]
 
 
@@ -215,8 +220,19 @@ def _about(line: str, name: str) -> bool:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".known_hosts-")
+    """Replace the file at ``path`` by ``text`` at once (written beside it, then renamed).
+
+    Raises:
+        WorkshopError: The folder cannot be written.
+    """
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".known_hosts-")
+    except OSError as exc:
+        raise WorkshopError(
+            f"cannot write the known_hosts file {path}: {_reason(exc)}; the kit keeps its "
+            f"files in {path.parent}: make that folder writable for this user"
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
