@@ -24,6 +24,14 @@ import docker.errors
 
 from workshop.errors import LabNotFound, ProviderError, WorkshopError
 from workshop.lab.engine_view import machine_status, ssh_endpoint
+from workshop.lab.lab_hostkeys import (
+    VM_HOST_KEY_COMMAND,
+    HostKeysRead,
+    LabHostKeys,
+    container_host_keys,
+    lab_known_hosts,
+    vm_host_keys,
+)
 from workshop.lab.lifecycle import prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.runtime import repair_lab_addresses
@@ -219,7 +227,7 @@ class VagrantSource:
             address = self.settings.address(name)
             ssh = endpoints.get(name, SSHEndpoint(host=address, port=22, user="vagrant"))
             nodes.append(Node(name, self.settings.role(name), address, ssh, status[name].state))
-        return nodes
+        return self.host_keys.checked(nodes)
 
     def engine_view(
         self,
@@ -283,6 +291,7 @@ class VagrantSource:
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
         self._repair_addresses(progress)
+        self.host_keys.record(names, progress=progress, missing_only=True)
 
     def _repair_addresses(self, progress: Progress) -> None:
         """Give node containers that came up without their lab address that address."""
@@ -294,6 +303,7 @@ class VagrantSource:
         """Destroy every machine of the lab."""
         self.vagrant(["destroy", "--force"], timeout=POWER_TIMEOUT, progress=progress)
         self._ssh_cache().unlink(missing_ok=True)
+        self.host_keys.remove()
 
     # --- the LabSource interface ---------------------------------------------------
     can_power = True
@@ -311,6 +321,7 @@ class VagrantSource:
                 progress("`vagrant up` failed: removing what it created")
                 self.remove(progress)
             raise
+        self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
         """Destroy the machines and, for node containers, every labelled leftover."""
@@ -321,6 +332,20 @@ class VagrantSource:
     def start_advice(self, name: str) -> str:
         """Vagrant machines are started by the kit."""
         return f"start it with `workshop up` or lab.start({name!r})"
+
+    # --- host keys: recorded when machines are made (see workshop.lab.lab_hostkeys) --
+
+    @property
+    def host_keys(self) -> LabHostKeys:
+        """The lab's known_hosts file: its nodes' keys, under their names (``record`` them)."""
+        path = lab_known_hosts(self.state_dir, self.settings.name)
+        return LabHostKeys(path, self.machine_id, self._read_host_keys)
+
+    def _read_host_keys(self, name: str, machine: str, timeout: float) -> HostKeysRead:
+        if self.provider == "docker":
+            return container_host_keys(machine, name, timeout)
+        output = self.vagrant(["ssh", name, "-c", VM_HOST_KEY_COMMAND], timeout=timeout)
+        return vm_host_keys(name, output)
 
 
 #: What Vagrant says when another Vagrant process holds a machine: the error classes
