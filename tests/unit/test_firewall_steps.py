@@ -75,6 +75,6 @@ def test_published_ports_are_filtered_in_forward_for_new_dnat_connections() -> N
 
 def test_a_node_without_an_ipv4_address_is_a_usage_error() -> None:
     lab, remote = recorded_lab(nodes=(*WSSEC[:2], replace(WSSEC[2], address="node-3.lan")))
-    with pytest.raises(UsageError, match="node-3's lab address 'node-3.lan'"):
+    with pytest.raises(UsageError, match=r"node-3's lab address 'node-3\.lan'"):
         firewall(lab)
     assert remote.commands == []

@@ -4,10 +4,10 @@ The images (``web``: nginx, ``app``: PHP-FPM, ``registry``: Debian's
 docker-registry) are built on this machine from the same Debian base as the node
 image; no Docker Hub is needed. The registry runs on every node (a global service
 in the node's own network namespace, listening on its loopback only: each node
-pulls from its own ``127.0.0.1:5000``, and nothing outside the node reaches it; deletes
-are switched off) and stores images on the shared GlusterFS volume: pulls keep
-working while any one node is powered off. The registry image itself is sent to each node over SSH; the
-others are sent to one manager and pushed.
+pulls from its own ``127.0.0.1:5000``, and nothing outside the node reaches it;
+deletes are switched off) and stores images on the shared GlusterFS volume: pulls
+keep working while any one node is powered off. The registry image itself is sent
+to each node over SSH; the others are sent to one manager and pushed.
 
 Each image is tagged with the digest of its build inputs, so a changed Dockerfile
 means a new tag, and an unchanged one means no work.
