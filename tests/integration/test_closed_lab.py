@@ -17,6 +17,7 @@ import pytest
 
 from workshop import Lab
 from workshop.progress import poll_until
+from workshop.steps.gluster import VOLUME, gluster_volume_info
 from workshop.steps.stack import digests_probe, parse_digests, publish_mode, stack_deploy, stack_rm
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
@@ -136,3 +137,10 @@ def test_a_stack_runs_its_images_by_digest(lab: Lab, tmp_path: Path) -> None:
         assert image == f"127.0.0.1:5000/workshop/web@{digest}"
     finally:
         stack_rm(lab, "closedstack")
+
+
+def test_the_volume_is_open_to_the_lab_addresses_only(lab: Lab) -> None:
+    volume = gluster_volume_info(lab, "node-1", VOLUME)
+    assert volume is not None and volume.started
+    addresses = ["127.0.0.1", *(node.address for node in lab.nodes)]
+    assert volume.options["auth.allow"] == ",".join(addresses)
