@@ -122,4 +122,5 @@ def test_stack_images_build_from_the_shared_base():
         dockerfile = (IMAGES / name / "Dockerfile").read_text()
         assert "ARG BASE" in dockerfile and "FROM ${BASE}" in dockerfile
     config = yaml.safe_load((IMAGES / "registry" / "config.yml").read_text())
-    assert "auth" not in config and config["http"]["addr"] == ":5000"
+    assert "auth" not in config and config["http"]["addr"] == "127.0.0.1:5000"
+    assert config["storage"]["delete"]["enabled"] is False
