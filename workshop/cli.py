@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from workshop.errors import ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
-from workshop.lab import Node, find_project
+from workshop.lab import Node, VagrantSource, find_project
 
 __all__ = ["main"]
 
@@ -32,6 +32,13 @@ def _lab_to_power() -> Lab:
 
 def _cmd_up(args: argparse.Namespace) -> int:
     lab = _lab_to_power()
+    if args.replace:
+        if not isinstance(lab.source, VagrantSource):
+            raise UsageError(
+                "--replace replaces a lab this folder makes with Vagrant; with "
+                "WORKSHOP_INVENTORY set the lab is real hosts, which `up` never creates"
+            )
+        lab.source.replace = True
     lab.up(progress=_say if args.verbose else _brief)
     print(repr(lab))
     return 0
@@ -148,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="build the node image if needed and start every node")
     up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    up.add_argument(
+        "--replace",
+        action="store_true",
+        help="destroy a lab of the same name that another folder (or an older kit) made, "
+        "its volumes included, instead of refusing",
+    )
     up.set_defaults(func=_cmd_up)
 
     sub.add_parser("status", help="the nodes, their states, and whether they answer").set_defaults(
