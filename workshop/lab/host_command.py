@@ -23,7 +23,7 @@ from workshop.progress import Progress, quiet
 __all__ = ["STOP_GRACE", "run_command", "stop_process_group"]
 
 #: Seconds a command has to stop on SIGTERM (Ctrl-C, timeout) before its group is killed.
-STOP_GRACE = 1.0
+STOP_GRACE = 0.5
 
 
 def run_command(

@@ -81,11 +81,11 @@ def owner_refusal(lab_name: str, project: Path, blocking: Sequence[LabObject]) -
     there = [owner for owner in owners if owner and (Path(owner) / "Vagrantfile").is_file()]
     down = f"`workshop down` in {' and '.join(there)}, or " if there else ""
     return UsageError(
-        f"lab {lab_name!r} is not this folder's ({project}): {'; '.join(parts)}. "
-        "Nothing was removed. Either give this folder a lab of its own: another "
-        "WORKSHOP_LAB with a subnet no other lab uses (e.g. `WORKSHOP_LAB=mylab "
-        "WORKSHOP_SUBNET=192.168.60 workshop up`); or remove the other lab: "
-        f"{down}`workshop up --replace` here (which destroys it, its volumes and "
+        f"lab {lab_name!r} has containers or volumes that are not this folder's "
+        f"({project}): {'; '.join(parts)}. Nothing was removed. Either give this folder "
+        "a lab of its own: another WORKSHOP_LAB and a subnet no other lab uses (e.g. "
+        "`WORKSHOP_LAB=mylab WORKSHOP_SUBNET=192.168.60 workshop up`); or remove the "
+        f"other lab: {down}`workshop up --replace` here (it destroys them, volumes and "
         "Gluster bricks included)."
     )
 
