@@ -148,11 +148,7 @@ def _cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="workshop", description="Drive the Swarm Workshop lab.")
-    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-
+def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="build the node image if needed and start every node")
     up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
     up.add_argument(
@@ -162,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         "its volumes included, instead of refusing",
     )
     up.set_defaults(func=_cmd_up)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="workshop", description="Drive the Swarm Workshop lab.")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+
+    _add_up(sub)
 
     sub.add_parser("status", help="the nodes, their states, and whether they answer").set_defaults(
         func=_cmd_status

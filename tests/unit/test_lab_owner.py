@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.test_cli import workshop
 from workshop.errors import ProviderError, UsageError
-from workshop.lab import host_command, lifecycle, runtime
+from workshop.lab import VagrantSource, host_command, lifecycle, runtime
 from workshop.lab.lifecycle import not_ours, owner_refusal, prepare_node_containers
 from workshop.lab.runtime import LabObject, leftovers
 from workshop.settings import replace_requested
@@ -192,3 +193,33 @@ def test_a_command_runs_in_a_session_of_its_own(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], cwd=tmp_path, env=os.environ, timeout=30
     )
     assert (rc, out.strip()) == (0, "True")
+
+
+# --- `workshop up --replace` ---------------------------------------------------------
+
+
+def test_up_replace_on_an_inventory_is_refused_before_anything(monkeypatch, capsys, tmp_path):
+    asked: list[str] = []
+    monkeypatch.setattr(VagrantSource, "create", lambda self, progress: asked.append("create"))
+    (tmp_path / "Vagrantfile").touch()
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("nodes:\n  - {name: node-1, host: 10.0.0.11}\n", encoding="utf-8")
+    env = {"WORKSHOP_HOME": str(tmp_path), "WORKSHOP_INVENTORY": str(inventory)}
+    code, out, err = workshop(monkeypatch, capsys, env, "up", "--replace")
+    assert (code, out, asked) == (2, "", [])
+    assert err.startswith("workshop up: --replace") and "WORKSHOP_INVENTORY" in err
+
+
+def test_up_replace_asks_the_vagrant_lab_to_replace(monkeypatch, capsys, tmp_path):
+    replaced: list[bool] = []
+
+    def create(self: VagrantSource, progress: object) -> None:
+        replaced.append(self.replace)
+
+    monkeypatch.setattr(VagrantSource, "create", create)
+    monkeypatch.setattr(VagrantSource, "discover", lambda self: [])
+    (tmp_path / "Vagrantfile").touch()
+    env = {"WORKSHOP_HOME": str(tmp_path), "WORKSHOP_LAB": "ownunit"}
+    assert workshop(monkeypatch, capsys, env, "up", "--replace")[0] == 0
+    assert workshop(monkeypatch, capsys, env, "up")[0] == 0
+    assert replaced == [True, False]
