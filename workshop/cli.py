@@ -43,6 +43,13 @@ def _lab_to_power() -> Lab:
 
 def _cmd_up(args: argparse.Namespace) -> int:
     lab = _lab_to_power()
+    if args.replace:
+        if not isinstance(lab.source, VagrantSource):
+            raise UsageError(
+                "--replace replaces a lab this folder makes with Vagrant; with "
+                "WORKSHOP_INVENTORY set the lab is real hosts, which `up` never creates"
+            )
+        lab.source.replace = True
     lab.up(progress=_say if args.verbose else _brief)
     print(repr(lab))
     return 0
@@ -238,14 +245,24 @@ def _cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser("up", help="build the node image if needed and start every node")
+    up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    up.add_argument(
+        "--replace",
+        action="store_true",
+        help="destroy a lab of the same name that another folder (or an older kit) made, "
+        "its volumes included, instead of refusing",
+    )
+    up.set_defaults(func=_cmd_up)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="workshop", description="Drive the Swarm Workshop lab.")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
 
-    up = sub.add_parser("up", help="build the node image if needed and start every node")
-    up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
-    up.set_defaults(func=_cmd_up)
+    _add_up(sub)
 
     sub.add_parser("status", help="the nodes, their states, and whether they answer").set_defaults(
         func=_cmd_status
