@@ -110,7 +110,7 @@ def test_a_connection_dropped_mid_command_has_no_exit_code(key_file, tmp_path):
         result.raise_for_failure()
     assert "no exit code" in str(info.value) and "connection lost" in str(info.value)
     (line,) = server.commands
-    assert shlex.split(line)[:3] == ["sh", "-c", "sleep 60"]
+    assert shlex.split(line)[:3] == ["sh", "-c", "sleep 60\nexit $?"]
 
 
 @pytest.mark.parametrize(
@@ -201,4 +201,3 @@ def test_a_full_disk_says_so():
     assert "No space left on device" in str(info.value)
     assert "disk is full" in str(info.value) and "df -h /etc" in str(info.value)
     assert made[0].sftp_timeout is not None and made[0].commands == []
-

@@ -38,9 +38,12 @@ def new_mark() -> str:
 def marked_line(command: str, mark: str, *, sudo: bool, user: str | None) -> str:
     """The line that runs ``command`` under ``sh`` with ``mark`` as its ``$0``.
 
-    With ``sudo`` it runs as root, through ``sudo -n`` unless the login user is root.
+    The ``exit`` after the command keeps that ``sh`` (and the mark in its arguments)
+    alive while the command runs: ``sh`` would otherwise replace itself with the
+    command's last program. With ``sudo`` it runs as root, through ``sudo -n`` unless
+    the login user is root.
     """
-    args = ["sh", "-c", command, mark]
+    args = ["sh", "-c", f"{command}\nexit $?", mark]
     if sudo and user != "root":
         args = ["sudo", "-n", "--", *args]
     return shlex.join(args)
