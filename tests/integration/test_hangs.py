@@ -157,9 +157,9 @@ def test_ctrl_c_in_a_notebook_cell_returns_at_once_and_stops_the_commands(lab: L
 
     threading.Thread(target=interrupt, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
-        lab.run(SLEEPER, sudo=True, timeout=400)
+        lab.run(SLEEPER, timeout=400)
     took = time.monotonic() - interrupted[0]
-    print(f"\ntime to return from Ctrl-C (lab.run in-process, sudo): {took:.2f} s")
+    print(f"\ntime to return from Ctrl-C (lab.run in-process): {took:.2f} s")
     assert took < CTRL_C_BOUND
     wait_for(lambda: not any(sleepers(lab).values()), "no sleep 300 left on the nodes", 10)
 

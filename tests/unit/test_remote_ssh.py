@@ -132,25 +132,28 @@ def test_a_command_without_exit_status_is_never_a_bare_exit_code(connected, said
     assert result.error.startswith(said) and "ssh lab@127.0.0.1:2222" in result.error
 
 
-def test_a_frozen_node_on_a_reused_connection_is_reported_not_waited_for(key_file, tmp_path):
+@pytest.fixture
+def frozen(key_file, tmp_path):
+    """A remote whose connection to node-1 is open, and node-1 frozen under it."""
     remote = Remote(connect_timeout=1)
     with LoopbackSSHServer() as server, FreezingProxy(server.port) as proxy:
         node = trusted_node(proxy.port, key_file, tmp_path)
         assert remote.run_one(node, "true").succeeded
         proxy.freeze()
-        result = remote.run_one(node, "true", timeout=3)
+        yield remote, node
+
+
+def test_a_frozen_node_on_a_reused_connection_is_reported_not_waited_for(frozen):
+    remote, node = frozen
+    result = remote.run_one(node, "true", timeout=3)
     assert result.failed and result.rc is None
     assert result.error.startswith("connection lost: node-1 stopped answering (nothing in 1 s")
 
 
-def test_an_upload_to_a_frozen_node_is_reported_not_waited_for(key_file, tmp_path):
-    remote = Remote(connect_timeout=1)
-    with LoopbackSSHServer() as server, FreezingProxy(server.port) as proxy:
-        node = trusted_node(proxy.port, key_file, tmp_path)
-        assert remote.run_one(node, "true").succeeded
-        proxy.freeze()
-        with pytest.raises(UploadFailed) as info:
-            remote.put_text(node, "x", "/srv/app.conf")
+def test_an_upload_to_a_frozen_node_is_reported_not_waited_for(frozen):
+    remote, node = frozen
+    with pytest.raises(UploadFailed) as info:
+        remote.put_text(node, "x", "/srv/app.conf")
     assert str(info.value).startswith("writing /srv/app.conf on node-1 failed: the node stopped")
 
 
