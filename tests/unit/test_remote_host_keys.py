@@ -106,14 +106,26 @@ def test_a_changed_key_is_refused_as_a_possible_man_in_the_middle(key_file, tmp_
     assert server.commands == []
 
 
-def test_a_missing_known_hosts_file_is_a_clear_refusal(key_file, tmp_path):
-    missing = tmp_path / "lab" / "known_hosts"
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [(None, "the file does not exist"), ("folder", "it is not a file"), ("binary", None)],
+)
+def test_a_known_hosts_file_that_cannot_be_used_is_a_clear_refusal(
+    key_file, tmp_path, make, problem
+):
+    path = tmp_path / "lab" / "known_hosts"
+    if make == "folder":
+        path.mkdir(parents=True)
+    elif make == "binary":
+        path.parent.mkdir()
+        path.write_bytes(b"\xff\xfe\x00 not text")
     with LoopbackSSHServer() as server:
-        node = with_known_hosts(loopback_node(server.port, key_file), missing, alias="node-1")
+        node = with_known_hosts(loopback_node(server.port, key_file), path, alias="node-1")
         with pytest.raises(UnknownHostKey) as info:
             connect(node)
-    assert f"is not in {missing} (under node-1): the file does not exist." in str(info.value)
-    assert not missing.exists()
+    said = f"is not in {path} (under node-1)" + (f": {problem}." if problem else ".")
+    assert said in str(info.value)
+    assert make is not None or not path.exists()
 
 
 def test_a_key_recorded_for_the_real_address_does_not_count_for_an_aliased_node(key_file, tmp_path):

@@ -90,6 +90,8 @@ def _file_problem(path: Path) -> str | None:
     """Why a known_hosts file cannot be read (missing, unreadable), or None."""
     if not path.exists():
         return "the file does not exist"
+    if not path.is_file():
+        return "it is not a file"
     if not os.access(path, os.R_OK):
         return "the file cannot be read"
     return None
@@ -104,7 +106,10 @@ def recorded_keys(ssh: SSHEndpoint) -> paramiko.HostKeys:
     path = known_hosts_file(ssh)
     found = paramiko.HostKeys()
     if _file_problem(path) is None:
-        found.load(str(path))
+        try:
+            found.load(str(path))
+        except (OSError, ValueError):  # unreadable after all, or not text: nothing recorded
+            found = paramiko.HostKeys()
     if ssh.host_key_alias is None:
         return found
     filed = paramiko.HostKeys()
