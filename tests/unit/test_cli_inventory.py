@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import FakeSource, LoopbackSSHServer, rsa_key, write_client_key
+from tests.unit.fakes import (
+    FakeSource,
+    LoopbackSSHServer,
+    record_host_keys,
+    rsa_key,
+    write_client_key,
+)
 from tests.unit.test_cli import workshop
 from workshop import Lab, cli
 from workshop.lab import Node, SSHEndpoint, VagrantSource
@@ -186,6 +192,7 @@ def test_status_on_hosts_without_identity_file_uses_the_users_key(
     rsa_key().write_private_key_file(str(home / ".ssh" / "id_rsa"))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     with LoopbackSSHServer() as server:
+        record_host_keys(home / ".ssh" / "known_hosts", (f"[127.0.0.1]:{server.port}", rsa_key()))
         node = f"  - {{name: node-1, host: 127.0.0.1, port: {server.port}, user: lab}}\n"
         lab = {**with_inventory(env, node), "HOME": str(home)}
         code, out, err = workshop(monkeypatch, capsys, lab, "status")

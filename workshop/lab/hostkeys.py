@@ -68,7 +68,7 @@ def user_known_hosts() -> Path:
 
 def known_hosts_file(endpoint: SSHEndpoint) -> Path:
     """The file ``endpoint``'s host key must be in."""
-    return Path(endpoint.known_hosts) if endpoint.known_hosts else user_known_hosts()
+    return Path(endpoint.known_hosts).expanduser() if endpoint.known_hosts else user_known_hosts()
 
 
 def known_hosts_name(endpoint: SSHEndpoint) -> str:

@@ -12,15 +12,14 @@ the recorded one (:class:`ChangedHostKey`).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from pathlib import Path
 from typing import NoReturn
 
 import paramiko
 
-from workshop.errors import HostKeyRejected
+from workshop.errors import HostKeyRejected, UsageError
+from workshop.lab.hostkeys import known_hosts_file, known_hosts_name, load_known_hosts
 from workshop.lab.node import Node, SSHEndpoint
 
 __all__ = [
@@ -28,12 +27,8 @@ __all__ = [
     "UnknownHostKey",
     "changed_host_key",
     "fingerprint",
-    "known_hosts_file",
     "verify_host_keys",
 ]
-
-#: The known_hosts file of a node whose endpoint names none.
-USER_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 
 class UnknownHostKey(HostKeyRejected):
@@ -55,7 +50,7 @@ class ChangedHostKey(HostKeyRejected):
     what = "presented an SSH host key that differs from the one recorded for it"
 
     def __init__(self, node: Node, reason: str) -> None:
-        name = _recorded_name(node.ssh)
+        name = known_hosts_name(node.ssh)
         self.advice = (
             "Someone may be intercepting the connection (a man in the middle), or the "
             "machine was re-installed. Only if you know it was re-installed: forget the "
@@ -65,25 +60,14 @@ class ChangedHostKey(HostKeyRejected):
         super().__init__(node.name, node.address, reason)
 
 
-def known_hosts_file(ssh: SSHEndpoint) -> Path:
-    """The known_hosts file a node's host key must be in."""
-    return Path(os.path.expanduser(ssh.known_hosts or USER_KNOWN_HOSTS))
-
-
 def fingerprint(key: paramiko.PKey) -> str:
     """A key as ``ssh-keygen -l`` shows it: type and SHA256 fingerprint."""
-    digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
-    return f"{key.get_name()} SHA256:{digest}"
+    return f"{key.get_name()} {key.fingerprint}"
 
 
 def _lookup_name(ssh: SSHEndpoint) -> str:
     """The name paramiko looks the host up under (OpenSSH's ``[host]:port`` form)."""
     return ssh.host if ssh.port == 22 else f"[{ssh.host}]:{ssh.port}"
-
-
-def _recorded_name(ssh: SSHEndpoint) -> str:
-    """The name the node's key is recorded under in its known_hosts file."""
-    return ssh.host_key_alias or _lookup_name(ssh)
 
 
 def _file_problem(path: Path) -> str | None:
@@ -107,8 +91,8 @@ def recorded_keys(ssh: SSHEndpoint) -> paramiko.HostKeys:
     found = paramiko.HostKeys()
     if _file_problem(path) is None:
         try:
-            found.load(str(path))
-        except (OSError, ValueError):  # unreadable after all, or not text: nothing recorded
+            found = load_known_hosts(path)
+        except UsageError:  # unreadable after all, or not text: nothing recorded
             found = paramiko.HostKeys()
     if ssh.host_key_alias is None:
         return found
@@ -155,4 +139,4 @@ def changed_host_key(node: Node, exc: paramiko.BadHostKeyException) -> ChangedHo
     ssh = node.ssh
     recorded = f"{known_hosts_file(ssh)} records {fingerprint(exc.expected_key)}"
     offered = f"it offered {fingerprint(exc.key)}"
-    return ChangedHostKey(node, f"ssh {ssh}: {offered}, {recorded} for {_recorded_name(ssh)}")
+    return ChangedHostKey(node, f"ssh {ssh}: {offered}, {recorded} for {known_hosts_name(ssh)}")
