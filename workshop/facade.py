@@ -7,6 +7,8 @@ that knows every layer; everything below it takes a ``RemoteLab``.
 
 from __future__ import annotations
 
+from workshop.lab import VagrantSource
+from workshop.lab.runtime import remove_lab_objects
 from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.report import RequireReport
@@ -25,3 +27,22 @@ class Lab(RemoteLab):
         (see `workshop.steps.states`).
         """
         return require(self, *states, progress=progress)
+
+    def destroy(self, progress: Progress = quiet, *, keep_cache: bool = False) -> None:
+        """Remove every machine, volume and network of the lab.
+
+        Args:
+            progress: Called with a line of text now and then.
+            keep_cache: Keep the lab's package cache (its container, its volume and the
+                network it is on), so that the next `up` downloads nothing again. Only
+                labs of node containers have one; others lose nothing more.
+        """
+        source = self.source
+        if not keep_cache or not isinstance(source, VagrantSource):
+            super().destroy(progress)
+            return
+        self.close()
+        source.destroy(progress)
+        if source.provider == "docker":
+            remove_lab_objects(source.settings.name, progress=progress, keep_services=True)
+        self._nodes = []
