@@ -42,6 +42,8 @@ __all__ = ["teardown"]
 REACH_TIMEOUT = 15.0
 SERVICES_TIMEOUT = 120.0
 GLUSTER_TIMEOUT = 120.0
+#: Seconds between looks while the removed services' containers stop.
+POLL = 1.0
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -105,6 +107,7 @@ def _remove_services(lab: RemoteLab, rec: StepRecorder) -> None:
             lambda: {n: left.tasks for n, left in survey(lab).items() if left.tasks},
             lambda left: not left,
             timeout=SERVICES_TIMEOUT,
+            interval=POLL,
             what="the containers of the removed services to stop",
             describe=lambda left: ", ".join(f"{n}: {len(ids)}" for n, ids in left.items()),
         )
@@ -132,11 +135,10 @@ def _unmount(lab: RemoteLab, rec: StepRecorder, nodes: list[str], mount: str) ->
     """Unmount the volume and drop its fstab line (so no boot mounts it again)."""
     command = shell_line(
         "{",
+        "!",
         sh("mountpoint", "-q", mount),
-        "&&",
-        sh("umount", mount),
         "||",
-        "true",
+        sh("umount", mount),
         ";",
         "}",
         "&&",
@@ -165,12 +167,16 @@ def _delete_volume(lab: RemoteLab, rec: StepRecorder, node: str, volume: str) ->
     """Stop and delete the volume, then detach the peers if no other volume needs them."""
     rec.say(f"gluster volume stop {volume}; gluster volume delete {volume}")
     stop = shell_line(
+        "{",
+        "!",
         sh(*GLUSTER, "volume", "info", volume),
         "|",
         sh("grep", "-q", "^Status: Started"),
-        "&&",
+        "||",
         sh(*GLUSTER, "volume", "stop", volume),
         ";",
+        "}",
+        "&&",
         sh(*GLUSTER, "volume", "delete", volume),
     )
     run_checked(lab, stop, [node], timeout=GLUSTER_TIMEOUT)
