@@ -139,9 +139,13 @@ def _cmd_down(args: argparse.Namespace) -> int:
         return _down_hosts(args)
     lab = Lab.from_vagrant(find_project(), discover=False)
     lab.destroy(progress=_say if args.verbose else _brief, keep_cache=args.keep_cache)
-    print("The lab is gone: no machine, container, volume or network of it is left.")
     if args.keep_cache:
-        print("Its package cache stays (container, volume and network), for the next `up`.")
+        print(
+            "The lab is gone: no machine of it is left. Its package cache stays (container, "
+            "volume and network), so the next `up` downloads nothing again."
+        )
+    else:
+        print("The lab is gone: no machine, container, volume or network of it is left.")
     return 0
 
 
