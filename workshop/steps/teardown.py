@@ -130,6 +130,19 @@ def _leave_swarm(lab: RemoteLab, rec: StepRecorder) -> None:
         _done(rec, bridges, f"removed network {GWBRIDGE}")
 
 
+def _drop_lines(path: str, *grep: str) -> str:
+    """A shell line removing the lines of ``path`` that ``grep *grep`` matches.
+
+    The file is rewritten in place, never renamed over: /etc/hosts may be a bind mount.
+    """
+    kept = f"/run/workshop-{path.rsplit('/', 1)[-1]}"
+    return shell_line(
+        # grep says 1 when it keeps no line (fine), 2 when it cannot read the file.
+        "{", sh("grep", "-v", *grep, path), ";", "[", "$?", "-le", "1", "]", ";", "}", ">", kept,
+        "&&", sh("cp", kept, path), "&&", sh("rm", "-f", kept),
+    )  # fmt: skip
+
+
 # --- 3: the GlusterFS volume ---------------------------------------------------------
 def _unmount(lab: RemoteLab, rec: StepRecorder, nodes: list[str], mount: str) -> None:
     """Unmount the volume and drop its fstab line (so no boot mounts it again)."""
@@ -142,18 +155,7 @@ def _unmount(lab: RemoteLab, rec: StepRecorder, nodes: list[str], mount: str) ->
         ";",
         "}",
         "&&",
-        "{",
-        sh("grep", "-v", "-E", fstab_pattern(mount), "/etc/fstab"),
-        "||",
-        "true",
-        ";",
-        "}",
-        ">",
-        "/run/workshop-fstab",
-        "&&",
-        sh("cp", "/run/workshop-fstab", "/etc/fstab"),
-        "&&",
-        sh("rm", "-f", "/run/workshop-fstab"),
+        _drop_lines("/etc/fstab", "-E", fstab_pattern(mount)),
         "&&",
         sh("systemctl", "daemon-reload"),
         "&&",
@@ -222,21 +224,7 @@ def _remove_gluster(
         _done(rec, bricks, f"removed the brick {BRICKS}/{volume}")
     named = [n for n, here in left.items() if here.hosts_names]
     if named:
-        # /etc/hosts may be a bind mount: rewrite it in place, never rename over it.
-        unnamed = shell_line(
-            "{",
-            sh("grep", "-v", f"{HOSTS_MARK}$", "/etc/hosts"),
-            "||",
-            "true",
-            ";",
-            "}",
-            ">",
-            "/run/workshop-hosts",
-            "&&",
-            sh("cp", "/run/workshop-hosts", "/etc/hosts"),
-            "&&",
-            sh("rm", "-f", "/run/workshop-hosts"),
-        )
+        unnamed = _drop_lines("/etc/hosts", f"{HOSTS_MARK}$")
         run_checked(lab, unnamed, named)
         _done(rec, named, "gluster-N names taken out of /etc/hosts")
 
