@@ -15,6 +15,9 @@ BIN=${VENV:-.venv}/bin
 # in this folder is never touched by the tests.
 export WORKSHOP_LAB=${WORKSHOP_TEST_LAB:-wstest}
 export WORKSHOP_SUBNET=${WORKSHOP_TEST_SUBNET:-192.168.57}
+# The test labs are throwaway: `up` may replace their leftovers (never a user's lab:
+# those have other names).
+export WORKSHOP_REPLACE=1
 export VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1
 mkdir -p artifacts
 

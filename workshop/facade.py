@@ -8,7 +8,8 @@ that knows every layer; everything below it takes a ``RemoteLab``.
 from __future__ import annotations
 
 from workshop.lab import VagrantSource
-from workshop.lab.runtime import remove_lab_objects
+from workshop.lab.lifecycle import check_removal, not_ours
+from workshop.lab.runtime import lab_survey, leftovers, remove_objects
 from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.steps.report import RequireReport
@@ -38,11 +39,15 @@ class Lab(RemoteLab):
                 labs of node containers have one; others lose nothing more.
         """
         source = self.source
-        if not keep_cache or not isinstance(source, VagrantSource):
+        if not keep_cache or not isinstance(source, VagrantSource) or source.provider != "docker":
             super().destroy(progress)
             return
+        # As VagrantSource.remove (another folder's objects stay), but the cache stays too.
+        lab, project, replace = source.settings.name, source.project_dir, source.replace
+        check_removal(lab, source.machine_ids(), project=project, replace=replace)
         self.close()
         source.destroy(progress)
-        if source.provider == "docker":
-            remove_lab_objects(source.settings.name, progress=progress, keep_services=True)
+        going = leftovers(lab_survey(lab), keep_services=True)
+        others = set() if replace else set(not_ours(going, project, unowned_ok=True))
+        remove_objects(lab, [item for item in going if item not in others], progress)
         self._nodes = []

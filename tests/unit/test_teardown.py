@@ -19,6 +19,7 @@ from tests.unit.test_cli import workshop
 from workshop import Lab, cli, facade
 from workshop.errors import NotReady, UsageError
 from workshop.lab import Node, SSHEndpoint, VagrantSource
+from workshop.lab.runtime import LabObject
 from workshop.steps import teardown
 from workshop.steps.leftovers import NodeLeftovers, parse_leftovers, survey_probe
 
@@ -177,29 +178,41 @@ def test_keep_cache_is_refused_for_real_hosts(monkeypatch, capsys, inventory_env
 
 
 def test_keep_cache_keeps_the_labs_package_cache(monkeypatch, capsys, tmp_path) -> None:
-    asked: list[tuple[str, object]] = []
-    monkeypatch.setattr(
-        VagrantSource, "destroy", lambda self, progress: asked.append(("destroy", None))
+    project = str(tmp_path)
+    node = LabObject(
+        "container", "keepunit-node-1", "c1", project, mounts=("keepunit-node-1-docker",)
     )
-    monkeypatch.setattr(
-        VagrantSource, "remove", lambda self, progress: asked.append(("remove", None))
+    cache = LabObject(
+        "container", "keepunit-apt-cache", "c2", project, True, ("keepunit-apt-cache",)
     )
-
-    def remove_lab_objects(lab, progress, *, keep_services=False):
-        asked.append((lab, keep_services))
-
-    monkeypatch.setattr(facade, "remove_lab_objects", remove_lab_objects)
+    found = (
+        node,
+        cache,
+        LabObject("volume", "keepunit-node-1-docker", "keepunit-node-1-docker", project),
+        LabObject("volume", "keepunit-apt-cache", "keepunit-apt-cache", project),
+        LabObject("volume", "keepunit-node-9-docker", "keepunit-node-9-docker", "/elsewhere"),
+    )
+    asked: list[object] = []
+    for method in ("destroy", "remove"):
+        monkeypatch.setattr(VagrantSource, method, lambda self, progress, m=method: asked.append(m))
+    monkeypatch.setattr(VagrantSource, "machine_ids", lambda self: {"c1"})
+    monkeypatch.setattr(facade, "check_removal", lambda *a, **k: asked.append("check"))
+    monkeypatch.setattr(facade, "lab_survey", lambda lab: found)
+    monkeypatch.setattr(
+        facade, "remove_objects", lambda lab, items, progress: asked.append([i.name for i in items])
+    )
     (tmp_path / "Vagrantfile").write_text("# the lab's machines\n", encoding="utf-8")
     env = {
-        "WORKSHOP_HOME": str(tmp_path),
+        "WORKSHOP_HOME": project,
         "WORKSHOP_LAB": "keepunit",
         "WORKSHOP_PROVIDER": "docker",
         "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock",
     }
     code, out, _ = workshop(monkeypatch, capsys, env, "down", "--keep-cache")
     assert code == 0
-    assert asked == [("destroy", None), ("keepunit", True)]
+    # The owner check first; then the machines; the cache and another folder's volume stay.
+    assert asked == ["check", "destroy", ["keepunit-node-1", "keepunit-node-1-docker"]]
     assert "package cache stays" in out
     asked.clear()
     assert workshop(monkeypatch, capsys, env, "down")[0] == 0
-    assert asked == [("remove", None)]  # without the option: everything goes
+    assert asked == ["remove"]  # without the option: everything goes

@@ -19,9 +19,10 @@ from workshop.secrets import mask_secrets
 
 __all__ = ["Results", "RunResult", "node_sort_key"]
 
-#: Lines of output shown per node in ``str(results)``.
+#: Lines of output shown per node in ``str(results)`` of several nodes (one: all).
 TEXT_LINES = 3
-#: Lines of output shown per node in the HTML table.
+#: Lines of output shown per node in the HTML table of several nodes before the rest
+#: folds behind "more lines" (one node: all).
 HTML_LINES = 10
 #: Longest line shown in ``str(results)``.
 TEXT_WIDTH = 100
@@ -40,12 +41,13 @@ def node_sort_key(name: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((1, int(part)) if i % 2 else (0, part) for i, part in enumerate(parts))
 
 
-def _first_lines(text: str, count: int, width: int | None = None) -> list[str]:
+def _first_lines(text: str, count: int | None, width: int | None = None) -> list[str]:
+    """The first ``count`` lines (all when None), masked, cut at ``width``."""
     lines = mask_secrets(text).strip("\n").splitlines()
-    shown = lines[:count]
+    shown = lines if count is None else lines[:count]
     if width is not None:
         shown = [line if len(line) <= width else line[: width - 1] + "…" for line in shown]
-    if len(lines) > count:
+    if count is not None and len(lines) > count:
         shown.append(f"[… {len(lines) - count} more lines]")
     return shown
 
@@ -105,8 +107,8 @@ class RunResult:
         )
         return f"RunResult({fields})"
 
-    def summary(self, lines: int = TEXT_LINES, width: int | None = TEXT_WIDTH) -> list[str]:
-        """Return the first lines that tell what happened (masked).
+    def summary(self, lines: int | None = TEXT_LINES, width: int | None = TEXT_WIDTH) -> list[str]:
+        """Return the first lines that tell what happened (masked); all when ``lines`` is None.
 
         Stdout for a success; the error, or stderr (else stdout) for a failure.
         """
@@ -233,6 +235,13 @@ class Results(Sequence[RunResult]):
         return f"Results({list(self._items)!r})"
 
     def __str__(self) -> str:
+        return self.text(full=len(self._items) == 1)
+
+    def text(self, *, full: bool = False) -> str:
+        """The text table; ``full`` shows every line of every output, uncut.
+
+        Without it, each node shows its first lines and how many more there are.
+        """
         if not self._items:
             return "(no results)"
         command = self._uniform_command()
@@ -252,7 +261,7 @@ class Results(Sequence[RunResult]):
         out.append(line(header, "output"))
         blank = [""] * len(header)
         for result, row in zip(self._items, rows, strict=True):
-            summary = result.summary() or [""]
+            summary = (result.summary(None, None) if full else result.summary()) or [""]
             out.append(line(row, summary[0]))
             out.extend(line(blank, more) for more in summary[1:])
         failed = self.failed
@@ -278,15 +287,15 @@ class Results(Sequence[RunResult]):
             + "".join(f'<th style="{cells}">{h}</th>' for h in head)
             + "</tr></thead><tbody>"
         )
+        fold = len(self._items) > 1
         for r in self._items:
             style = "background:#fde2e2;color:#7a0000" if r.failed else ""
-            output = "\n".join(r.summary(HTML_LINES, None))
             row = [
                 esc(r.node),
                 "-" if r.rc is None else str(r.rc),
                 f"{r.duration:.2f}s",
                 *([] if command is not None else [f"<code>{esc(mask_secrets(r.command))}</code>"]),
-                f'<pre style="margin:0;white-space:pre-wrap">{esc(output)}</pre>',
+                _output_html(r.summary(None, None), HTML_LINES if fold else None),
             ]
             parts.append(
                 f'<tr class="{"failed" if r.failed else "succeeded"}" style="{style}">'
@@ -299,3 +308,17 @@ class Results(Sequence[RunResult]):
             status += f"; failed: {', '.join(failed)}"
         parts.append(f"</tbody></table><p>{esc(status)}</p>")
         return "".join(parts)
+
+
+def _output_html(lines: list[str], shown: int | None) -> str:
+    """An output as HTML: the first ``shown`` lines, the rest folded in ``<details>``."""
+    pre = '<pre style="margin:0;white-space:pre-wrap">{}</pre>'
+    head, rest = (lines, []) if shown is None else (lines[:shown], lines[shown:])
+    out = pre.format(html.escape("\n".join(head)))
+    if rest:
+        out += (
+            f"<details><summary>{len(rest)} more lines</summary>"
+            + pre.format(html.escape("\n".join(rest)))
+            + "</details>"
+        )
+    return out

@@ -78,7 +78,10 @@ class InventorySource:
 
     The hosts shape the lab, so ``settings`` and ``provider`` are ``None``. The hosts
     are the user's: the kit does not create, power or destroy them, and those
-    operations raise ``NotSupported`` saying what to do instead.
+    operations raise ``NotSupported`` saying what to do instead. Nor does it learn
+    their host keys: each is checked against the known_hosts file its node names
+    (the user's ``~/.ssh/known_hosts`` unless the inventory names another), and
+    ``workshop trust`` adds a host's key there once the user has agreed.
     """
 
     kind = "inventory"
