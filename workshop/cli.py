@@ -239,10 +239,42 @@ def _state_lines(line: str) -> None:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    lab = _lab_to_power()
-    lab.destroy(progress=_say if args.verbose else _brief)
-    print("The lab is gone: no machine, container, volume or network of it is left.")
+    if os.environ.get("WORKSHOP_INVENTORY"):
+        return _down_hosts(args)
+    lab = Lab.from_vagrant(find_project(), discover=False)
+    lab.destroy(progress=_say if args.verbose else _brief, keep_cache=args.keep_cache)
+    if args.keep_cache:
+        print(
+            "The lab is gone: no machine of it is left. Its package cache stays (container, "
+            "volume and network), so the next `up` downloads nothing again."
+        )
+    else:
+        print("The lab is gone: no machine, container, volume or network of it is left.")
     return 0
+
+
+def _down_hosts(args: argparse.Namespace) -> int:
+    """`down` on an inventory: take the kit's work off the hosts, never the hosts."""
+    from workshop.steps.teardown import teardown
+
+    if args.keep_cache:
+        raise UsageError("--keep-cache is for this folder's lab; real hosts have no lab cache")
+    result = teardown(Lab.connect(), progress=_say if args.verbose else _teardown_lines)
+    print(result)
+    if result.changed:
+        print(
+            "The kit's work is off the hosts; they keep running, with Docker, GlusterFS "
+            "and nftables still installed."
+        )
+    else:
+        print("Nothing of the kit was left on the hosts.")
+    return 0
+
+
+def _teardown_lines(line: str) -> None:
+    """Progress worth a line without --verbose: what is removed, not the waits."""
+    if "waiting" not in line:
+        _say(line)
 
 
 def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -255,6 +287,21 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "its volumes included, instead of refusing",
     )
     up.set_defaults(func=_cmd_up)
+
+
+def _add_down(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    down = sub.add_parser(
+        "down",
+        help="destroy the lab, leaving nothing behind (with WORKSHOP_INVENTORY: take the "
+        "kit's work off the hosts, which keep running)",
+    )
+    down.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    down.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep the lab's package cache for the next `up` (node containers only)",
+    )
+    down.set_defaults(func=_cmd_down)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,9 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("-v", "--verbose", action="store_true", help="show every line")
     provision.set_defaults(func=_cmd_provision)
 
-    down = sub.add_parser("down", help="destroy the lab, leaving nothing behind")
-    down.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
-    down.set_defaults(func=_cmd_down)
+    _add_down(sub)
     return parser
 
 
