@@ -30,11 +30,11 @@ def _say(line: str) -> None:
 
 
 def _lab_to_power() -> Lab:
-    """The lab `up` and `down` act on: the one :meth:`Lab.connect` gives.
+    """The lab `up` acts on: the one :meth:`Lab.connect` gives.
 
     With ``WORKSHOP_INVENTORY`` set that is the inventory of real hosts, whose source
-    refuses to create or remove them, never the folder's Vagrant lab. A Vagrant lab's
-    machines are not read first: `up` and `down` read them themselves.
+    refuses to create them, never the folder's Vagrant lab. A Vagrant lab's machines
+    are not read first: `up` reads them itself.
     """
     if os.environ.get("WORKSHOP_INVENTORY"):
         return Lab.connect()
