@@ -47,7 +47,7 @@ class UnknownHostKey(HostKeyRejected):
 class ChangedHostKey(HostKeyRejected):
     """A node presented a host key other than the one recorded for it."""
 
-    what = "presented an SSH host key that differs from the one recorded for it"
+    what = "presented a changed SSH host key: not the one recorded for it"
 
     def __init__(self, node: Node, reason: str) -> None:
         name = known_hosts_name(node.ssh)
