@@ -165,22 +165,8 @@ def dpkg_state(lab: Lab, node: str) -> tuple[list[str], str]:
 def test_an_install_cut_short_is_finished_by_the_next_provisioning(lab: Lab, node: str) -> None:
     answer(lab, node, "apt-get", "-y", "purge", PACKAGE)
     try:
-        rc, said = answer(
-            lab,
-            node,
-            "env",
-            "DEBIAN_FRONTEND=noninteractive",
-            "apt-get",
-            "-q",
-            "-y",
-            "-o",
-            "Dpkg::Use-Pty=0",
-            "-o",
-            f"DPkg::Options::=--status-logger={KILL_DPKG}",
-            "install",
-            "--no-install-recommends",
-            PACKAGE,
-        )
+        killed = ["-o", "Dpkg::Use-Pty=0", "-o", f"DPkg::Options::=--status-logger={KILL_DPKG}"]
+        rc, said = answer(lab, node, "apt-get", "-q", "-y", *killed, "install", PACKAGE)
         assert rc == 100, said
         journal, audit = dpkg_state(lab, node)
         assert journal and PACKAGE in audit
