@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 
 import pytest
 
@@ -29,6 +30,7 @@ from tests.unit.fakes import (
 )
 from workshop import Lab
 from workshop.errors import CommandFailed, NotReady, UnknownNode
+from workshop.steps import joining
 from workshop.steps.joining import JOIN_URL, engine_refusal, join_command
 from workshop.steps.roles import demote, promote, swarm_roles
 from workshop.steps.swarm import active_manager, join_token, swarm_init, swarm_join
@@ -224,7 +226,8 @@ def stuck_node_2(info_2: str) -> tuple[Lab, SwarmRemote, StepsRecordedReader]:
         ("swarm-stuck-removed", "the swarm's managers do not list it"),
     ],
 )
-def test_a_half_joined_node_leaves_and_joins_again(recorded, why):
+def test_a_half_joined_node_leaves_and_joins_again(recorded, why, monkeypatch):
+    monkeypatch.setattr(joining, "STUCK_GRACE", 0.0)  # no wait for it to settle
     info_2 = recorded_answer(recorded, "node-2", "docker info")["stdout"]
     lab, remote, reader = stuck_node_2(info_2)
     result = swarm_join(lab, reader=reader)
@@ -244,6 +247,28 @@ def test_a_half_joined_node_leaves_and_joins_again(recorded, why):
     assert [w[:3] for w in reader.writes if w[:2] == ["node", "rm"]] == [
         ["node", "rm", "--force"]
     ] * 2
+
+
+def test_a_pending_node_that_settles_by_itself_is_left_alone(monkeypatch):
+    # node-3's engine restarted: `pending` for a moment, then in the swarm again.
+    pending = recorded_answer("swarm-stuck-pending", "node-2", "docker info")["stdout"]
+    answers = [pending, IN_SWARM["node-3"]]
+
+    def node_3(name: str, command: str) -> Reply | None:
+        if name != "node-3" or not command.startswith("docker info --format"):
+            return None
+        return (0, answers.pop(0) if len(answers) > 1 else answers[0], "")
+
+    monkeypatch.setattr(joining, "STUCK_GRACE", 5.0)
+    monkeypatch.setattr(joining, "poll_until", partial(joining.poll_until, sleep=lambda s: None))
+    lab, remote = swarm_lab([node_3, *info(IN_SWARM)])
+    reader = RecordedReader(lab)
+    lines: list[str] = []
+    result = swarm_join(lab, reader=reader, progress=lines.append)
+    assert not result.changed
+    assert details(result)["node-3"] == (False, "already in the swarm (worker)")
+    assert swarm_changes(remote.commands) == [] and reader.writes == []
+    assert any("waiting up to 5 s for node-3 to settle" in line for line in lines)
 
 
 def test_join_token_without_a_swarm_says_which_state_to_require():

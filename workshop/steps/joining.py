@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 
-from workshop.errors import CommandFailed, UsageError
+from workshop.errors import CommandFailed, NotConverged, UsageError
 from workshop.lab import Node, Results
+from workshop.progress import poll_until
 from workshop.remote import RemoteLab
 from workshop.secrets import mask_secrets
 from workshop.steps.commands import sh
@@ -52,6 +54,10 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 JOIN_URL = "http://localhost/swarm/join"
 #: Swarm states of a node stuck half-way into a swarm (docker keeps retrying alone).
 STUCK_STATES = ("pending", "error")
+#: Seconds a node in one of :data:`STUCK_STATES` has to settle by itself before it
+#: is made to leave (docker gives up waiting for a join after 20 s, and goes on
+#: trying in the background; an engine restarting beside a leader settles in a few).
+STUCK_GRACE = 20.0
 
 
 @dataclass(frozen=True)
@@ -210,11 +216,54 @@ def stuck_nodes(members: dict[str, SwarmInfo], reader: SwarmReader) -> dict[str,
     return stuck
 
 
-def leave_stuck(lab: RemoteLab, rec: StepRecorder, stuck: dict[str, str]) -> None:
-    """``docker swarm leave --force`` on nodes stuck half-way, so they can join again."""
+def _settle(
+    lab: RemoteLab, rec: StepRecorder, members: dict[str, SwarmInfo], names: list[str]
+) -> None:
+    """Give nodes in a stuck state :data:`STUCK_GRACE` seconds to settle by themselves.
+
+    ``members`` is updated with what they say at the end.
+    """
+    rec.say(f"waiting up to {STUCK_GRACE:g} s for {', '.join(names)} to settle in the swarm")
+    seen: list[dict[str, SwarmInfo]] = []
+
+    def probe() -> dict[str, SwarmInfo]:
+        seen.append(swarm_members(lab, names))
+        return seen[-1]
+
+    with suppress(NotConverged):  # still stuck at the end: they leave
+        poll_until(
+            probe,
+            lambda now: not any(m.state in STUCK_STATES for m in now.values()),
+            timeout=STUCK_GRACE,
+            interval=2.0,
+            what=f"{', '.join(names)} settling in the swarm",
+        )
+    members.update(seen[-1])
+
+
+def leave_stuck(
+    lab: RemoteLab, rec: StepRecorder, reader: SwarmReader, members: dict[str, SwarmInfo]
+) -> dict[str, str]:
+    """Make the nodes stuck half-way into a swarm leave it, so that they can join again.
+
+    A node in a stuck state gets :data:`STUCK_GRACE` seconds to settle first (an
+    engine that restarted beside a leader settles in a few). Then the nodes still
+    stuck run ``docker swarm leave --force``. ``members`` is updated.
+
+    Returns:
+        Node -> why it was stuck, for the nodes that left.
+    """
+    stuck = stuck_nodes(members, reader)
+    waiting = [name for name in stuck if members[name].state in STUCK_STATES]
+    if waiting:
+        _settle(lab, rec, members, waiting)
+        stuck = stuck_nodes(members, reader)
     for name, why in stuck.items():
         rec.say(f"{name} is stuck half-way into a swarm ({why}): docker swarm leave --force")
-    run_checked(lab, sh("docker", "swarm", "leave", "--force"), list(stuck), timeout=JOIN_TIMEOUT)
+    if stuck:
+        leave = sh("docker", "swarm", "leave", "--force")
+        run_checked(lab, leave, list(stuck), timeout=JOIN_TIMEOUT)
+    return stuck
 
 
 def join_nodes(

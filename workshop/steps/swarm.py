@@ -162,7 +162,8 @@ def swarm_join(
         return rec.result()
     wait_leader(lab, reader, members, progress)
     if stuck:
-        leave_stuck(lab, rec, stuck)
+        stuck = leave_stuck(lab, rec, reader, members)
+        outside = [n for n in running if not members[n.name].active or n.name in stuck]
     managers = [n for n in outside if n.is_manager]
     workers = [n for n in outside if not n.is_manager]
     if managers:
