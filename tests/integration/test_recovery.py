@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from workshop import Lab, ProviderError
-from workshop.steps import joining
 from workshop.steps.apt import DPKG_REPAIR, install_packages
 from workshop.steps.swarm import join_token, swarm_healthy, swarm_join, swarm_wait
 
@@ -133,29 +132,16 @@ def node_id(lab: Lab, node: str) -> str:
     return on(lab, node, "docker", "info", "--format", "{{.Swarm.NodeID}}").strip()
 
 
-def test_a_node_the_swarm_forgot_leaves_and_joins_again(
-    lab: Lab, node: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The node below stays `pending` for ever: a shorter grace than the step's will do.
-    monkeypatch.setattr(joining, "STUCK_GRACE", 6.0)
-    manager = lab.managers[0].name
+def test_a_node_the_swarm_forgot_leaves_and_joins_again(lab: Lab, node: str) -> None:
     # Removed while it runs: it still says it is active, under an ID nobody lists.
+    # (A node removed while its engine was down comes back `pending`: the unit tests
+    # cover that state, recorded; making it here costs the engine's 20 s start.)
+    manager = lab.managers[0].name
     on(lab, manager, "docker", "node", "rm", "--force", node_id(lab, node))
     state = on(lab, node, "docker", "info", "--format", "{{.Swarm.LocalNodeState}}")
     assert state.strip() == "active"
     result = swarm_join(lab)
     assert "the swarm's managers do not list it" in result[node].detail
-    swarm_wait(lab, timeout=120)
-
-    # Removed while its engine was down: it comes back `pending`, for ever.
-    rejoined = node_id(lab, node)
-    on(lab, node, "systemctl", "stop", "docker.service", "docker.socket")
-    on(lab, manager, "docker", "node", "rm", "--force", rejoined)
-    on(lab, node, "systemctl", "start", "docker.service")
-    state = on(lab, node, "docker", "info", "--format", "{{.Swarm.LocalNodeState}}")
-    assert state.strip() == "pending"
-    result = swarm_join(lab)
-    assert "its swarm state is pending" in result[node].detail
     swarm_wait(lab, timeout=120)
     listed = on(lab, manager, "docker", "node", "ls", "--format", "{{.Hostname}} {{.Status}}")
     assert sorted(listed.splitlines()) == sorted(f"{n.name} Ready" for n in lab.nodes)
