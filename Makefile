@@ -18,8 +18,7 @@ export VAGRANT_BOX_UPDATE_CHECK_DISABLE := 1
 lab: setup engine
 	$(BIN)/workshop up
 	$(BIN)/workshop status
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
-	  --ServerApp.port=$(JUPYTER_PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(JUPYTER_ARGS)
+	VENV=$(VENV) scripts/jupyter.sh --ServerApp.port=$(JUPYTER_PORT) $(JUPYTER_ARGS)
 
 test: setup-test
 	scripts/run-tests.sh

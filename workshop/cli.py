@@ -1,15 +1,26 @@
-"""The `workshop` command: up, status, ssh, run, provision, doctor, down."""
+"""The `workshop` command: up, status, ssh, trust, run, provision, doctor, down."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
-from workshop.errors import ProviderError, UsageError, WorkshopError
+from workshop.errors import NodeUnreachable, ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
-from workshop.lab import Node, find_project
+from workshop.lab import Node, VagrantSource, find_project
+from workshop.lab.hostkeys import (
+    add_host_key,
+    describe_key,
+    key_status,
+    known_hosts_file,
+    known_hosts_name,
+    load_known_hosts,
+    recorded_key_types,
+    scan_host_key,
+)
 
 __all__ = ["main"]
 
@@ -19,11 +30,11 @@ def _say(line: str) -> None:
 
 
 def _lab_to_power() -> Lab:
-    """The lab `up` and `down` act on: the one :meth:`Lab.connect` gives.
+    """The lab `up` acts on: the one :meth:`Lab.connect` gives.
 
     With ``WORKSHOP_INVENTORY`` set that is the inventory of real hosts, whose source
-    refuses to create or remove them, never the folder's Vagrant lab. A Vagrant lab's
-    machines are not read first: `up` and `down` read them themselves.
+    refuses to create them, never the folder's Vagrant lab. A Vagrant lab's machines
+    are not read first: `up` reads them itself.
     """
     if os.environ.get("WORKSHOP_INVENTORY"):
         return Lab.connect()
@@ -32,6 +43,13 @@ def _lab_to_power() -> Lab:
 
 def _cmd_up(args: argparse.Namespace) -> int:
     lab = _lab_to_power()
+    if args.replace:
+        if not isinstance(lab.source, VagrantSource):
+            raise UsageError(
+                "--replace replaces a lab this folder makes with Vagrant; with "
+                "WORKSHOP_INVENTORY set the lab is real hosts, which `up` never creates"
+            )
+        lab.source.replace = True
     lab.up(progress=_say if args.verbose else _brief)
     print(repr(lab))
     return 0
@@ -57,18 +75,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0 if not bad else 1
 
 
-def _ssh_command(node: Node, command: Sequence[str], *, lab_host_keys: bool) -> list[str]:
+def _ssh_command(node: Node, command: Sequence[str]) -> list[str]:
     """The local ``ssh`` command line that opens a shell on ``node`` (or runs ``command``).
 
     No field of the node can become an option of ``ssh``: the user and the port are
     the arguments of ``-l`` and ``-p``, and the host comes after ``--``, after which
     OpenSSH reads no more options (without it, it reads them after the host too).
 
+    The host key is checked as the kit checks it: against the node's known_hosts file
+    only, under its alias for a lab node (whose address and port change), and a key
+    that is not there is refused, never added (``workshop trust`` adds one).
+
     Args:
         node: The node.
         command: A command to run there instead of a shell (may be empty).
-        lab_host_keys: The node is a lab machine made by the kit, whose host key
-            changes whenever it is recreated: do not check or record it.
     """
     ssh = node.ssh
     cmd = ["ssh", "-p", str(ssh.port)]
@@ -78,16 +98,25 @@ def _ssh_command(node: Node, command: Sequence[str], *, lab_host_keys: bool) -> 
         cmd += ["-i", key]
     if ssh.identity_files:
         cmd += ["-o", "IdentitiesOnly=yes"]
-    if lab_host_keys:
-        cmd += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-        cmd += ["-o", "LogLevel=ERROR"]
+    cmd += ["-o", f"UserKnownHostsFile={_ssh_path(known_hosts_file(ssh))}"]
+    cmd += ["-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"]
+    if ssh.host_key_alias:
+        cmd += ["-o", f"HostKeyAlias={ssh.host_key_alias}"]
     return [*cmd, "--", ssh.host, *command]
+
+
+def _ssh_path(path: object) -> str:
+    """A path as one value of an ssh option: ``%`` escaped, quoted if it has spaces."""
+    text = str(path).replace("%", "%%")
+    if '"' in text:
+        raise UsageError(f"ssh cannot take the path {path} (it holds a '\"'): move the file")
+    return f'"{text}"' if any(ch.isspace() for ch in text) else text
 
 
 def _cmd_ssh(args: argparse.Namespace) -> int:
     lab = Lab.connect().ensure_nodes()
     node = lab.node(args.node)
-    cmd = _ssh_command(node, args.command, lab_host_keys=lab.source.kind == "vagrant")
+    cmd = _ssh_command(node, args.command)
     try:
         os.execvp("ssh", cmd)
     except OSError as exc:
@@ -96,12 +125,87 @@ def _cmd_ssh(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _cmd_trust(args: argparse.Namespace) -> int:
+    lab = Lab.connect().ensure_nodes()
+    nodes = [lab.node(name) for name in args.nodes]  # an unknown name: before any contact
+    source = lab.source
+    if isinstance(source, VagrantSource):
+        return _record_lab_keys(source, nodes)
+    trusted = [_trust_host(node, yes=args.yes) for node in nodes]
+    return 0 if all(trusted) else 1
+
+
+def _record_lab_keys(source: VagrantSource, nodes: Sequence[Node]) -> int:
+    """Read the lab's own machines' keys again, through the engine or Vagrant."""
+    stopped = [node.name for node in nodes if not node.running]
+    running = [node.name for node in nodes if node.running]
+    source.host_keys.record(running, progress=_say)
+    recorded = load_known_hosts(source.host_keys.path)
+    for name in running:
+        keys = sorted(describe_key(key) for key in (recorded.lookup(name) or {}).values())
+        print(f"{name}: recorded in {source.host_keys.path}: {', '.join(keys)}")
+    for name in stopped:
+        print(f"{name}: not running, nothing recorded: {source.start_advice(name)}")
+    return 1 if stopped else 0
+
+
+#: How a user can check a fingerprint before trusting it.
+_CHECK_ADVICE = (
+    "Check it before you say yes: compare it with the fingerprint your provider shows "
+    "for this host (its web console or boot log), or with `ssh-keygen -lf "
+    "/etc/ssh/ssh_host_ed25519_key.pub` typed on the host's own console; or reach the host "
+    "once with plain `ssh` or `ssh-keyscan` from a network you trust and compare."
+)
+
+
+def _trust_host(node: Node, *, yes: bool) -> bool:
+    """Show the key ``node`` presents and add it to its known_hosts if the user agrees."""
+    path, name = known_hosts_file(node.ssh), known_hosts_name(node.ssh)
+    try:
+        key = scan_host_key(node, prefer=recorded_key_types(path, name))
+    except NodeUnreachable as exc:
+        _say(f"workshop trust: {exc}")
+        return False
+    status, fingerprint = key_status(path, name, key), describe_key(key)
+    if status == "known":
+        print(f"{node.name}: the key of {name}, {fingerprint}, is trusted already ({path}).")
+        return True
+    if status == "changed":
+        forget = shlex.join(["ssh-keygen", "-R", name, "-f", str(path)])
+        _say(
+            f"workshop trust: REFUSED: {node.name} ({node.ssh}) presents the host key "
+            f"{fingerprint}, but {path} records another key for {name}. The host may have "
+            "been reinstalled or its address given to another machine, or someone is in the "
+            "middle. Ask the host's owner or provider for its fingerprint; only if it is this "
+            f"one, remove the old key with `{forget}` and run `workshop trust {node.name}` again."
+        )
+        return False
+    print(f"{node.name}: {node.ssh} presents the host key {fingerprint}, not in {path}.")
+    if not yes:
+        print(_CHECK_ADVICE)
+        if not _confirm(f"Trust this key for {name} and add it to {path}?"):
+            print(f"{node.name}: not trusted; nothing was written.")
+            return False
+    add_host_key(path, name, key)
+    print(f"{node.name}: trusted: {name} {fingerprint} added to {path}.")
+    return True
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; only ``y`` or ``yes`` is a yes (no answer is a no)."""
+    _say(f"{question} [y/N] ")
+    answer = sys.stdin.readline()
+    if not answer:
+        _say("No answer (no terminal?): check the fingerprint, then run again with --yes.")
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     lab = Lab.connect().ensure_nodes()
     on = args.on or "all"
     target: str | list[str] = on.split(",") if "," in on else on
     results = lab.run(" ".join(args.command), on=target, sudo=args.sudo, timeout=args.timeout)
-    print(results)
+    print(results.text(full=args.full or len(results) == 1))
     return 0 if not results.failed else 1
 
 
@@ -135,10 +239,69 @@ def _state_lines(line: str) -> None:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    lab = _lab_to_power()
-    lab.destroy(progress=_say if args.verbose else _brief)
-    print("The lab is gone: no machine, container, volume or network of it is left.")
+    if os.environ.get("WORKSHOP_INVENTORY"):
+        return _down_hosts(args)
+    lab = Lab.from_vagrant(find_project(), discover=False)
+    lab.destroy(progress=_say if args.verbose else _brief, keep_cache=args.keep_cache)
+    if args.keep_cache:
+        print(
+            "The lab is gone: no machine of it is left. Its package cache stays (container, "
+            "volume and network), so the next `up` downloads nothing again."
+        )
+    else:
+        print("The lab is gone: no machine, container, volume or network of it is left.")
     return 0
+
+
+def _down_hosts(args: argparse.Namespace) -> int:
+    """`down` on an inventory: take the kit's work off the hosts, never the hosts."""
+    from workshop.steps.teardown import teardown
+
+    if args.keep_cache:
+        raise UsageError("--keep-cache is for this folder's lab; real hosts have no lab cache")
+    result = teardown(Lab.connect(), progress=_say if args.verbose else _teardown_lines)
+    print(result)
+    if result.changed:
+        print(
+            "The kit's work is off the hosts; they keep running, with Docker, GlusterFS "
+            "and nftables still installed."
+        )
+    else:
+        print("Nothing of the kit was left on the hosts.")
+    return 0
+
+
+def _teardown_lines(line: str) -> None:
+    """Progress worth a line without --verbose: what is removed, not the waits."""
+    if "waiting" not in line:
+        _say(line)
+
+
+def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser("up", help="build the node image if needed and start every node")
+    up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    up.add_argument(
+        "--replace",
+        action="store_true",
+        help="destroy a lab of the same name that another folder (or an older kit) made, "
+        "its volumes included, instead of refusing",
+    )
+    up.set_defaults(func=_cmd_up)
+
+
+def _add_down(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    down = sub.add_parser(
+        "down",
+        help="destroy the lab, leaving nothing behind (with WORKSHOP_INVENTORY: take the "
+        "kit's work off the hosts, which keep running)",
+    )
+    down.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
+    down.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep the lab's package cache for the next `up` (node containers only)",
+    )
+    down.set_defaults(func=_cmd_down)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,9 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workshop", description="Drive the Swarm Workshop lab.")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
 
-    up = sub.add_parser("up", help="build the node image if needed and start every node")
-    up.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
-    up.set_defaults(func=_cmd_up)
+    _add_up(sub)
 
     sub.add_parser("status", help="the nodes, their states, and whether they answer").set_defaults(
         func=_cmd_status
@@ -161,10 +322,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ssh.set_defaults(func=_cmd_ssh)
 
+    trust = sub.add_parser(
+        "trust", help="check and record the SSH host keys of nodes (asks before trusting a host)"
+    )
+    trust.add_argument("nodes", nargs="+", metavar="NODE", help="node names, e.g. node-1")
+    trust.add_argument(
+        "--yes", action="store_true", help="trust an unknown key without asking (check it first)"
+    )
+    trust.set_defaults(func=_cmd_trust)
+
     run = sub.add_parser("run", help="run a shell command on nodes in parallel")
     run.add_argument("command", nargs="+", help="the command line (quote it)")
     run.add_argument("--on", help="all (default), managers, workers, a node, or node-1,node-3")
     run.add_argument("--sudo", action="store_true", help="run as root")
+    run.add_argument(
+        "--full", action="store_true", help="show every node's whole output (default: one node's)"
+    )
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per node (default 120)")
     run.set_defaults(func=_cmd_run)
 
@@ -183,9 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("-v", "--verbose", action="store_true", help="show every line")
     provision.set_defaults(func=_cmd_provision)
 
-    down = sub.add_parser("down", help="destroy the lab, leaving nothing behind")
-    down.add_argument("-v", "--verbose", action="store_true", help="show every line of progress")
-    down.set_defaults(func=_cmd_down)
+    _add_down(sub)
     return parser
 
 

@@ -2,6 +2,9 @@
 
 `scripts/run-tests.sh` gives the test lab a name and subnet of its own
 (WORKSHOP_LAB, WORKSHOP_SUBNET); run directly, pytest uses the same defaults.
+The test lab is disposable: ``WORKSHOP_REPLACE=1`` lets `up` replace what an earlier
+run left of it, from another folder (a fresh clone) or from a kit that did not label
+its owner yet, where a user's `up` would refuse.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ def lab_settings_env() -> str:
     os.environ.setdefault("WORKSHOP_SUBNET", TEST_SUBNET)
     if os.environ["WORKSHOP_LAB"] == "workshop":
         pytest.fail("the lab tests destroy their lab: give them one of their own (WORKSHOP_LAB)")
+    os.environ.setdefault("WORKSHOP_REPLACE", "1")
     return os.environ["WORKSHOP_LAB"]
 
 

@@ -815,6 +815,126 @@ class FakePlannedLab:
     nodes: tuple[FakePlannedNode, ...]
 
 
+# --- SSH: recorded host keys, a node that stops answering, a checked connection -------
+# Besides the module's first imports, the imports below are used only here.
+import select as _select  # noqa: E402
+
+
+def record_host_keys(known_hosts: Path, *entries: tuple[str, _paramiko.PKey]) -> str:
+    """Append ``name key`` lines to a known_hosts file (made if missing); return its path."""
+    with known_hosts.open("a", encoding="utf-8") as out:
+        for name, key in entries:
+            out.write(f"{name} {key.get_name()} {key.get_base64()}\n")
+    return str(known_hosts)
+
+
+def trusted_node(
+    port: int, key_file: str | None, folder: Path, *, alias: str | None = None
+) -> Node:
+    """A loopback node whose host key (the session's RSA key) is recorded in folder/known_hosts.
+
+    With ``alias`` the key is recorded under that name, else under ``[127.0.0.1]:port``.
+    """
+    name = alias or f"[127.0.0.1]:{port}"
+    known_hosts = record_host_keys(folder / "known_hosts", (name, rsa_key()))
+    node = loopback_node(port, key_file)
+    ssh = replace(node.ssh, known_hosts=known_hosts, host_key_alias=alias)
+    return replace(node, ssh=ssh)
+
+
+class FreezingProxy:
+    """A TCP relay to a local port that can stop relaying: a node that froze.
+
+    Frozen, it keeps every connection open and passes nothing either way, as a
+    machine whose sshd was stopped (SIGSTOP) does.
+
+    Attributes:
+        port: Where it listens.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.frozen = _threading.Event()
+        self._sock = _socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        _threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            upstream = _socket.create_connection(("127.0.0.1", self.target_port))
+            _threading.Thread(target=self._relay, args=(client, upstream), daemon=True).start()
+
+    def _relay(self, a: _socket.socket, b: _socket.socket) -> None:
+        peers = {a: b, b: a}
+        while not self.frozen.is_set():
+            ready, _, _ = _select.select(list(peers), [], [], 0.05)
+            for sock in ready:
+                if self.frozen.is_set():
+                    break
+                data = sock.recv(65536)
+                if not data:
+                    return
+                peers[sock].sendall(data)
+
+    def __enter__(self) -> FreezingProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+
+
+class CheckedFakeConnection(FakeConnection):
+    """A :class:`FakeConnection` that takes host-key settings and opens SFTP sessions.
+
+    ``exited``/``stdout``/``stderr`` are what every command gives; ``stdins`` keeps
+    what each command was sent on its stdin.
+    """
+
+    def __init__(
+        self, *, exited: int = 0, stdout: str = "", stderr: str = "", **behaviour: Any
+    ) -> None:
+        super().__init__(**behaviour)
+        self.answer = _Namespace(exited=exited, stdout=stdout, stderr=stderr)
+        self.stdins: list[str | None] = []
+        self.policy: object = None
+        self.host_keys = _paramiko.HostKeys()
+        self.sftp_timeout: float | None = None
+
+    def set_missing_host_key_policy(self, policy: object) -> None:
+        self.policy = policy
+
+    def get_host_keys(self) -> _paramiko.HostKeys:
+        return self.host_keys
+
+    def get_transport(self) -> object:
+        active = self.answered
+        return _Namespace(
+            is_active=lambda: active,
+            is_authenticated=lambda: False,
+            host_key=rsa_key() if active else None,
+            set_keepalive=lambda interval: None,
+        )
+
+    def run(self, command: str, **kwargs: Any) -> object:
+        self.commands.append(command)
+        stream = kwargs.get("in_stream")
+        self.stdins.append(stream.read() if stream else None)
+        return self.answer
+
+    def sftp(self) -> object:
+        def settimeout(seconds: float) -> None:
+            self.sftp_timeout = seconds
+
+        return _Namespace(get_channel=lambda: _Namespace(settimeout=settimeout))
+
+
 # --- recovery: a two-node lab (the recordings of lab "wsrec") and its swarm record ------
 #: The nodes of the lab the recovery recordings come from (tests/data/steps/README.md).
 WSREC_NODES = (

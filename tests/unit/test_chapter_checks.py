@@ -132,7 +132,7 @@ def test_swarm_formed_fails_on_wrong_counts_and_down_nodes() -> None:
 
 
 def _firewall_loaded() -> Handler:
-    digest = _digest(ruleset(["192.168.56.0/24"]) + _UNIT_TEXT)
+    digest = _digest(ruleset(["192.168.56.11", "192.168.56.12", "192.168.56.13"]) + _UNIT_TEXT)
     return on(r"sha256sum", f"{digest}  -\nloaded")
 
 
@@ -140,7 +140,7 @@ def test_firewall_open_checks_rules_and_ports_between_nodes() -> None:
     lab, remote = make_lab(_firewall_loaded(), on(r"/dev/tcp", ""))
     result = checks.firewall_open(lab)
     assert result.passed, str(result)
-    assert "192.168.56.0/24" in result.message
+    assert "192.168.56.11, 192.168.56.12, 192.168.56.13" in result.message
     probe = next(cmd for cmd in remote.commands if "/dev/tcp" in cmd)
     assert "/dev/tcp/192.168.56.11/2377" in probe and "/dev/tcp/192.168.56.13/7946" in probe
     assert shlex.split(probe)  # a well-formed shell line

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import LoopbackSSHServer, closed_port, write_client_key
+from tests.unit.fakes import (
+    LoopbackSSHServer,
+    closed_port,
+    record_host_keys,
+    rsa_key,
+    write_client_key,
+)
 from workshop import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +40,13 @@ def lab(tmp_path):
 
 
 def with_node(lab: dict[str, str], port: int) -> dict[str, str]:
-    """The lab, with an inventory of one node at ``lab@127.0.0.1:port``."""
+    """The lab, with an inventory of one node at ``lab@127.0.0.1:port``.
+
+    HOME is the lab's folder, whose ``.ssh/known_hosts`` records the node's host key.
+    """
     folder = Path(lab["WORKSHOP_HOME"])
+    (folder / ".ssh").mkdir(exist_ok=True)
+    record_host_keys(folder / ".ssh" / "known_hosts", (f"[127.0.0.1]:{port}", rsa_key()))
     inventory = folder / "inventory.yml"
     inventory.write_text(
         "nodes:\n"
@@ -43,7 +54,7 @@ def with_node(lab: dict[str, str], port: int) -> dict[str, str]:
         f" identity_file: {write_client_key(folder)}}}\n",
         encoding="utf-8",
     )
-    return {**lab, "WORKSHOP_INVENTORY": str(inventory)}
+    return {**lab, "WORKSHOP_INVENTORY": str(inventory), "HOME": str(folder)}
 
 
 def workshop(monkeypatch, capsys, lab: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -77,10 +77,33 @@ COVERAGE = [
         prose=("A **service**", "a **task**", "**replicas**", "A **stack**"),
     ),
     Item(
+        "01-swarm-concepts",
+        "how Raft elects a leader (heartbeats, candidate, votes) and what more managers cost "
+        "(every write waits for a quorum)",
+        code=("swarm.quorum_needed(managers)", "swarm.quorum_needed(3)"),
+        prose=(
+            "## How a leader is elected",
+            "**heartbeats**",
+            "**candidate**",
+            "**votes**",
+            "## What more managers cost",
+            "every write waits for a",
+        ),
+    ),
+    Item(
         "02-install-docker",
         "apt install on all nodes at once",
-        code=("steps.install_docker(lab",),
-        prose=("apt-get install -y docker.io", "in parallel"),
+        code=(
+            "steps.apt_cache(lab",
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io",
+            "lab.run(install, sudo=True",
+            "steps.install_docker(lab",
+        ),
+        prose=(
+            "apt-get install -y docker.io",
+            "on every node at once",
+            "already the newest version",
+        ),
     ),
     Item("02-install-docker", "`systemctl status docker`", code=("systemctl status docker",)),
     Item("02-install-docker", "`docker info`", code=("docker info --format", '"docker info"')),
@@ -119,7 +142,8 @@ COVERAGE = [
             "docker service create --replicas 5 --name helloworld",
             "docker service ls",
             "docker service ps helloworld",
-            'service_scale(lab, "helloworld", 10',
+            "docker service scale helloworld=10",
+            "checks.terminal_text(",
             'service_scale(lab, "helloworld", 20',
             'service_scale(lab, "helloworld", 30',
         ),
@@ -143,6 +167,16 @@ COVERAGE = [
         "04-services-and-scaling",
         "`docker service inspect`",
         code=("docker service inspect --pretty", "docker service inspect --format"),
+    ),
+    Item(
+        "04-services-and-scaling",
+        "`docker ps` on a node shows the containers behind its tasks",
+        code=(
+            "docker ps --filter name=helloworld",
+            "docker service ps helloworld --filter node=node-3",
+            "dashboard.side_by_side(ps",
+        ),
+        prose=("## `docker ps` on a node", "`<service>.<slot>.<task id>`"),
     ),
     Item(
         "05-shared-storage",
@@ -180,6 +214,23 @@ COVERAGE = [
             'lab.start("node-3")',
             "checks.gluster_healed(lab)",
         ),
+    ),
+    Item(
+        "05-shared-storage",
+        "client quorum: with replica 3 two bricks take writes, one surviving brick is read-only",
+        code=(
+            "cluster.quorum-type",
+            'faults.stop_brick(lab, "node-2")',
+            'faults.stop_brick(lab, "node-3")',
+            "date > /mnt/swarm-data/one-brick.txt",
+        ),
+        prose=("**client quorum**", "`cluster.quorum-type auto`", "**read-only**"),
+    ),
+    Item(
+        "05-shared-storage",
+        "a storage node is a single point of failure; storage in its own cluster; "
+        "databases off Gluster",
+        prose=("**single point of failure**", "cluster of its own", "Keep databases off"),
     ),
     Item(
         "06-sharing-images",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.fakes import GLUSTER_DATA
+from tests.unit.fakes import GLUSTER_DATA, recording
 from workshop.steps.gluster_parse import (
     GlusterError,
     parse_heal_info,
     parse_pool_list,
     parse_volume_info,
     parse_volume_status,
+    stale_brick,
 )
 
 BRICK = "/data/bricks/swarm-data/brick"
@@ -82,3 +83,18 @@ def test_glusterd_down_is_a_gluster_error_that_says_so() -> None:
     with pytest.raises(GlusterError, match="glusterd") as info:
         parse_pool_list(_read("glusterd-down.txt"))
     assert "Connection failed" in str(info.value)
+
+
+def test_a_volume_created_but_not_started_has_no_auth_allow_yet() -> None:
+    (volume,) = parse_volume_info(_read("volume-info-created.xml"))
+    assert volume.status == "Created" and not volume.started
+    assert "auth.allow" not in volume.options and len(volume.bricks) == 3
+
+
+def test_a_brick_with_an_earlier_volume_id_is_stale_and_says_whether_it_holds_files() -> None:
+    probes = {a["node"]: a["stdout"] for a in recording("gluster-stale-bricks")}
+    old_id = "1ccf8e53460446f3839ff0979386f6da"
+    assert stale_brick(probes["node-1"]) == (old_id, False)  # only gluster's .glusterfs*
+    assert stale_brick(probes["node-2"]) == (old_id, True)  # from-earlier.txt
+    assert stale_brick("--- entries\n") is None  # no attribute: a clean directory
+    assert stale_brick("") is None  # no brick directory yet

@@ -9,6 +9,7 @@ import pytest
 from tests.unit.fakes import (
     GLUSTER_DATA,
     RECORDED_NODES,
+    RecordedRemote,
     Recording,
     recorded_lab,
     recording,
@@ -66,6 +67,43 @@ def test_from_unprobed_peers_it_probes_creates_starts_and_mounts() -> None:
     assert remote.changes("network.ping-timeout 10") == ["node-1"]
     assert remote.changes(r"mount /mnt/swarm-data") == NAMES
     assert result.changed_nodes == NAMES
+    assert _in_order(remote, "volume create", "auth.allow", "volume start")
+
+
+def _in_order(remote: RecordedRemote, *patterns: str) -> bool:
+    """Whether the unrecorded commands matching ``patterns`` ran in that order."""
+    ran = [c for _, c in remote.unrecorded]
+    positions = [next(i for i, c in enumerate(ran) if p in c) for p in patterns]
+    return positions == sorted(positions)
+
+
+def test_a_volume_created_but_never_started_gets_auth_allow_then_starts() -> None:
+    # An interrupted run left the volume "Created": no options, not started.
+    lab, remote = recorded_lab(
+        recording("gluster-in-place"), _first_node(INFO, _xml("volume-info-created.xml"))
+    )
+    result = gluster_volume(lab)
+    changed = [c for _, c in remote.unrecorded]
+    assert not any("volume create" in c for c in changed)
+    assert _in_order(remote, "volume set swarm-data auth.allow", "volume start swarm-data")
+    assert result.changed_nodes == ["node-1"]
+
+
+def test_bricks_left_by_a_deleted_volume_are_cleared_and_files_kept_aside() -> None:
+    # Recorded after `volume delete`: every brick still carries the old volume's id,
+    # and node-2's brick still holds a file (gluster's own .glusterfs* entries aside).
+    lab, remote = recorded_lab(
+        recording("gluster-in-place"),
+        _first_node(INFO, _xml("volume-info-missing.xml")),
+        recording("gluster-stale-bricks"),
+        same_answer(_mount_probe(), "", NAMES),
+    )
+    result = gluster_volume(lab)
+    brick = "/data/bricks/swarm-data/brick"
+    assert remote.changes(f"rm -rf {brick}$") == ["node-1", "node-3"]
+    assert remote.changes(f"mv -T {brick} {brick}.old-1ccf8e53$") == ["node-2"]
+    assert _in_order(remote, "rm -rf", "volume create", "auth.allow", "volume start")
+    assert "moved the brick of an earlier volume aside" in result["node-2"].detail
 
 
 def test_a_started_volume_only_gets_its_options() -> None:

@@ -6,7 +6,14 @@ import pytest
 
 from tests.unit.fakes import recorded_lab, recording, same_answer
 from workshop.errors import NotReady
-from workshop.steps.registry import nodes_lacking, parse_tags_lists, registry, registry_serves
+from workshop.steps.registry import (
+    nodes_lacking,
+    open_listeners,
+    parse_tags_lists,
+    registry,
+    registry_open_on,
+    registry_serves,
+)
 
 #: The inputs digests of the images the recorded lab was given.
 CURRENT = {"web": "2439f4500718eccf", "app": "1d6729aeea5405bd"}
@@ -50,3 +57,14 @@ def test_the_registry_needs_the_shared_volume_first() -> None:
     with pytest.raises(NotReady, match=r"lab\.require\('gluster'\)"):
         registry(lab)
     assert all("findmnt" in command for _, command in remote.commands)
+
+
+def test_a_registry_listening_beyond_loopback_is_open_and_one_on_loopback_is_closed() -> None:
+    # "open": the registry of an older kit, port 5000 published in host mode
+    # (docker-proxy on every address); "closed": on the host network, 127.0.0.1 only.
+    lab, remote = recorded_lab(recording("registry-listen-open"))
+    assert registry_open_on(lab) == ["node-1", "node-2", "node-3"]
+    assert remote.unrecorded == []
+    lab, _ = recorded_lab(recording("registry-listen-closed"))
+    assert registry_open_on(lab) == []
+    assert open_listeners("LISTEN 0 4096 [::]:5000 [::]:*\n") == ["[::]:5000"]

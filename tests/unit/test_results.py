@@ -149,12 +149,28 @@ def test_text_table(mixed):
 
 def test_text_table_with_long_and_multiline_output():
     stdout = "\n".join(f"line {i}" for i in range(1, 8)) + "\n" + "x" * 300
-    text = str(Results([result("node-1", 0, stdout, command="seq")]))
-    lines = text.splitlines()
+    one = Results([result("node-1", 0, stdout, command="seq")])
+    two = Results(
+        [result("node-1", 0, stdout, command="seq"), result("node-2", 0, "ok", command="seq")]
+    )
+    lines = str(two).splitlines()
     assert "line 1" in lines[2]
     assert lines[3].strip() == "line 2"
     assert lines[5].strip() == "[… 5 more lines]"
     assert all(len(line) < 150 for line in lines)
+    # One node's answer, or --full: every line, uncut.
+    for text in (str(one), two.text(full=True)):
+        assert "line 7" in text and "x" * 300 in text and "more lines" not in text
+
+
+def test_html_shows_one_answer_whole_and_folds_long_ones_of_many():
+    long = "\n".join(f"task {i}" for i in range(1, 31))
+    one = Results([result("node-1", 0, long, command="docker service ps web")])._repr_html_()
+    assert "task 30" in one and "<details>" not in one
+    many = Results([result("node-1", 0, long), result("node-2", 0, "short")])._repr_html_()
+    shown, folded = many.split("<details>")
+    assert "task 10" in shown and "task 11" not in shown
+    assert "<summary>20 more lines</summary>" in folded and "task 30" in folded
 
 
 def test_text_table_with_different_commands():

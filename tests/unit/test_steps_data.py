@@ -52,10 +52,10 @@ def test_states_are_data_in_chapter_order():
 
 
 def test_firewall_rules_limit_cluster_ports_to_the_lab_and_keep_the_rest_open():
-    rules = ruleset(["192.168.56.0/24"])
+    rules = ruleset(["192.168.56.11", "192.168.56.12"])
     assert "policy accept" in rules and "policy drop" not in rules
-    assert "elements = { 192.168.56.0/24 }" in rules
-    assert 'iifname "lo" accept' in rules and "ip saddr @lab_networks accept" in rules
+    assert "elements = { 192.168.56.11, 192.168.56.12 }" in rules
+    assert 'iifname "lo" accept' in rules and "ip saddr @lab_nodes accept" in rules
     for port in ("2377", "7946", "24007-24008", "49152-49251"):
         assert port in PORTS["tcp"] and port in rules
     assert set(PORTS["udp"]) == {"7946", "4789"}
@@ -95,8 +95,15 @@ def test_published_ports_follow_the_publish_mode_variable():
         data = yaml.safe_load(load_stack(name).text)
         published = [p for s in data["services"].values() for p in s.get("ports", [])]
         assert published and all(p["mode"] == "${PUBLISH_MODE}" for p in published)
-    registry = yaml.safe_load(load_stack("registry").text)["services"]["registry"]
-    assert registry["deploy"]["mode"] == "global" and registry["ports"][0]["mode"] == "host"
+
+
+def test_the_registry_listens_on_each_nodes_loopback_only_and_deletes_nothing():
+    data = yaml.safe_load(load_stack("registry").text)
+    registry = data["services"]["registry"]
+    assert registry["deploy"]["mode"] == "global" and "ports" not in registry
+    assert registry["networks"] == ["host"] and data["networks"]["host"]["name"] == "host"
+    assert registry["environment"]["REGISTRY_HTTP_ADDR"] == "127.0.0.1:5000"
+    assert registry["environment"]["REGISTRY_STORAGE_DELETE_ENABLED"] == "false"
 
 
 def test_stack_digest_changes_with_settings_and_a_file_stack_gets_its_name(tmp_path: Path):
@@ -115,4 +122,5 @@ def test_stack_images_build_from_the_shared_base():
         dockerfile = (IMAGES / name / "Dockerfile").read_text()
         assert "ARG BASE" in dockerfile and "FROM ${BASE}" in dockerfile
     config = yaml.safe_load((IMAGES / "registry" / "config.yml").read_text())
-    assert "auth" not in config and config["http"]["addr"] == ":5000"
+    assert "auth" not in config and config["http"]["addr"] == "127.0.0.1:5000"
+    assert config["storage"]["delete"]["enabled"] is False

@@ -88,6 +88,14 @@ def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
                 "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.ed25519",
                 "/home/ada lovelace/.vagrant.d/insecure_private_keys/vagrant.key.rsa",
             ),
+            known_hosts=str(source.host_keys.path),
+            host_key_alias="node-1",
         )
     )
-    assert after["node-3"].ssh == SSHEndpoint(source.settings.address("node-3"), 22, "vagrant")
+    assert after["node-3"].ssh == SSHEndpoint(
+        source.settings.address("node-3"),
+        22,
+        "vagrant",
+        known_hosts=str(source.host_keys.path),
+        host_key_alias="node-3",
+    )

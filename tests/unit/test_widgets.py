@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import matplotlib
 import pytest
 
@@ -50,6 +52,30 @@ def test_dashboard_constructs_without_touching_the_lab(lab: FakeDashboardLab) ->
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"].startswith("SwarmDashboard(")
     assert "workshop-dashboard" in dashboard.view._dom_classes
+
+
+def test_first_display_reads_once(lab: FakeDashboardLab) -> None:
+    dashboard = SwarmDashboard(lab, "helloworld", auto_refresh=False)
+    dashboard._repr_mimebundle_()
+    dashboard._repr_mimebundle_()
+    dashboard.wait(10)
+    assert [on for on, _ in lab.calls] == ["node-1"]
+    assert "reading" not in dashboard.title.value
+    assert "helloworld: 6 tasks on 3 nodes" in repr(dashboard)
+
+
+def test_buttons_show_busy_while_an_action_runs(lab: FakeDashboardLab) -> None:
+    dashboard = SwarmDashboard(lab, auto_refresh=False)
+    dashboard.refresh()
+    release = threading.Event()
+    dashboard.run_in_background("slow action", lambda: release.wait(10))
+    power_off = dashboard.nodes_box.children[2].children[2]
+    busy_state = (dashboard.refresh_button.disabled, power_off.disabled)
+    release.set()
+    wait_idle(dashboard)
+    assert busy_state == (True, True)
+    assert not dashboard.refresh_button.disabled and not power_off.disabled
+    assert dashboard.apply_button.disabled  # disabled before (no service chosen): stays so
 
 
 def test_refresh_returns_what_it_drew(lab: FakeDashboardLab) -> None:

@@ -30,6 +30,7 @@ One module per part of the course:
 from __future__ import annotations
 
 from workshop.checks.balancing import proxy_follows, requests_spread
+from workshop.checks.exercises import ExerciseResult, answer, exercise, terminal_text
 from workshop.checks.faults import (
     failover,
     leader_elected,
@@ -67,10 +68,13 @@ from workshop.checks.wait import wait_until
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "ExerciseResult",
     "LabSnapshot",
+    "answer",
     "cannot_resolve",
     "check_all",
     "docker_running",
+    "exercise",
     "failover",
     "firewall_open",
     "global_service",
@@ -105,5 +109,6 @@ __all__ = [
     "task_error",
     "task_replaced",
     "tasks_kept",
+    "terminal_text",
     "wait_until",
 ]

@@ -176,7 +176,7 @@ def says_no_leader(stderr: str) -> bool:
 def no_leader(lab: RemoteLab, on: str) -> CheckResult:
     """Manager ``on`` answers ``docker node ls`` with "no leader" (the quorum is lost)."""
     name = f"{on} says the swarm has no leader"
-    hint = "a majority of the managers is still up: `docker node ls` shows who leads"
+    hint = "`docker node ls` on a manager shows who leads; a majority of managers must be up"
     answer = lab.run("docker node ls", on=on, sudo=True, timeout=30)[0]
     said = answer.stderr.strip().splitlines()[-1:] or [str(answer.error or "nothing")]
     if answer.rc == 0:

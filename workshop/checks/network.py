@@ -9,7 +9,7 @@ from __future__ import annotations
 from workshop.checks.result import CheckResult, guarded, name_list
 from workshop.remote import RemoteLab
 from workshop.steps.commands import sh, shell_line
-from workshop.steps.firewall import firewall_ok, lab_network
+from workshop.steps.firewall import firewall_ok, lab_addresses
 from workshop.swarm.parse import parse_json_lines
 from workshop.swarm.read import JSON_FORMAT
 
@@ -31,18 +31,18 @@ def firewall_open(lab: RemoteLab) -> CheckResult:
     """The firewall is loaded on every node, and the swarm's ports answer between nodes.
 
     Every node connects to 2377/tcp of the first manager and to 7946/tcp of every
-    node: the rules let the lab network in.
+    node: the rules let the lab's nodes in.
     """
-    name = "cluster ports open to the lab network"
+    name = "cluster ports open to the lab's nodes"
     hint = (
-        "load the rules: steps.firewall(lab); show them with steps.firewall_rules(lab); "
-        "the swarm must exist for its ports to answer"
+        "`nft list table inet workshop_firewall` on each node shows the rules "
+        "(steps.firewall(lab) loads them); the swarm must exist for its ports to answer"
     )
 
     def probe() -> CheckResult:
-        networks = ", ".join(lab_network(lab))
+        addresses = ", ".join(lab_addresses(lab))
         if not firewall_ok(lab):
-            message = f"the rules for {networks} are not loaded on every node"
+            message = f"the rules for {addresses} are not loaded on every node"
             return CheckResult(name, False, message, hint)
         manager = lab.managers[0] if lab.managers else lab.nodes[0]
         probes = [_port_probe(manager.address, 2377)]
@@ -58,7 +58,7 @@ def firewall_open(lab: RemoteLab) -> CheckResult:
         return CheckResult(
             name,
             True,
-            f"rules for {networks} loaded on {name_list(lab.names)}; 2377/tcp and 7946/tcp "
+            f"rules for {addresses} loaded on {name_list(lab.names)}; 2377/tcp and 7946/tcp "
             "answer between nodes",
         )
 
@@ -77,7 +77,7 @@ def missing_networks(network_ls: str) -> list[str]:
 def swarm_networks(lab: RemoteLab) -> CheckResult:
     """Every node has the swarm's networks: ``ingress`` (overlay), ``docker_gwbridge`` (bridge)."""
     name = "swarm networks on every node"
-    hint = "they appear when a node joins the swarm: `docker network ls` on the node"
+    hint = "`docker network ls` on the node: they appear when it joins the swarm"
 
     def probe() -> CheckResult:
         command = sh("docker", "network", "ls", "--format", JSON_FORMAT)

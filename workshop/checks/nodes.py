@@ -20,8 +20,8 @@ __all__ = ["docker_running", "lab_hint", "nodes_answer", "start_hint"]
 def lab_hint(source: LabSource) -> str:
     """What brings the whole lab up, as far as its source can."""
     if source.can_power:
-        return "start the lab: lab.require('nodes') here, or `workshop up` in a terminal"
-    return "the kit does not power these hosts: switch them on and check that `ssh` reaches them"
+        return "`workshop up` in a terminal, or lab.require('nodes') here"
+    return "`ssh <host>` from here: the kit does not power these hosts, switch them on"
 
 
 def start_hint(source: LabSource, names: Sequence[str]) -> str:
@@ -55,7 +55,7 @@ def nodes_answer(lab: RemoteLab) -> CheckResult:
 def docker_running(lab: RemoteLab) -> CheckResult:
     """Docker Engine answers ``docker info`` on every node."""
     name = "Docker runs on every node"
-    hint = "install it: steps.install_docker(lab), then look at `systemctl status docker`"
+    hint = "`systemctl status docker` on the node; steps.install_docker(lab) installs it"
 
     def probe() -> CheckResult:
         versions = docker_versions(lab)

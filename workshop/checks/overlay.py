@@ -67,7 +67,7 @@ def overlay_network(lab: RemoteLab, name: str, *, attachable: bool | None = None
     """
     flag = {True: " --attachable", False: "", None: ""}[attachable]
     check = f"overlay network {name}" + {True: " (attachable)", False: "", None: ""}[attachable]
-    hint = f"on a manager: `docker network create -d overlay{flag} {name}`"
+    hint = f"`docker network create -d overlay{flag} {name}` on a manager"
 
     def probe() -> CheckResult:
         network = _network(SwarmReader(lab), name)
@@ -91,7 +91,7 @@ def overlay_network(lab: RemoteLab, name: str, *, attachable: bool | None = None
 def network_absent(lab: RemoteLab, name: str) -> CheckResult:
     """No network called ``name`` is left in the swarm."""
     check = f"no network {name}"
-    hint = f"remove what uses it (`docker stack rm ...`), then `docker network rm {name}`"
+    hint = f"`docker network rm {name}`, after removing what uses it (`docker stack rm ...`)"
 
     def probe() -> CheckResult:
         if _network(SwarmReader(lab), name) is not None:
@@ -165,11 +165,9 @@ def _answers(found: dict[str, str | None]) -> str:
 def _lookup_check(lab: RemoteLab, service: str, name: str, *, found: bool) -> CheckResult:
     """Every running container of ``service`` resolves ``name`` (``found``), or none does."""
     check = f"{service} {'finds' if found else 'cannot find'} {name} by name"
-    hint = (
-        f"put {service} on a network that {name} is on"
-        if found
-        else f"keep {service} off the networks of {name}"
-    ) + f": `docker service inspect {service}`"
+    hint = f"`docker service inspect {service}` shows its networks: " + (
+        f"put it on a network that {name} is on" if found else f"keep it off those of {name}"
+    )
 
     def probe() -> CheckResult:
         answers = lookups_in_tasks(lab, service, name)

@@ -72,7 +72,7 @@ def service_replicas(
 def global_service(lab: RemoteLab, service: str) -> CheckResult:
     """A global service runs exactly one task on every node that takes tasks."""
     name = f"{service} runs one task per node"
-    hint = f"create it with `docker service create --mode global --name {service} ...`"
+    hint = f"`docker service create --mode global --name {service} ...` creates it"
 
     def probe() -> CheckResult:
         reader = SwarmReader(lab)

@@ -94,7 +94,7 @@ def lab_as_found(lab: RemoteLab, found: LabSnapshot) -> CheckResult:
     """Every node is as ``found`` recorded it: powered, role, availability, status."""
     name = "the lab is as the chapter found it"
     hint = (
-        "power nodes on (`workshop up`), `docker node update --availability active <node>`, "
+        "`workshop up` powers nodes on, `docker node update --availability active <node>`, "
         "`docker node demote|promote <node>` (steps.swarm_roles(lab))"
     )
 

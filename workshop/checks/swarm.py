@@ -77,8 +77,8 @@ def swarm_formed(
     want_workers = len(lab.workers) if workers is None else workers
     name = f"swarm of {_count(want_managers, 'manager')} and {_count(want_workers, 'worker')}"
     hint = (
-        "create it: steps.swarm_init(lab), then steps.swarm_join(lab); "
-        "`docker node ls` on node-1 shows who is in"
+        "`docker node ls` on node-1 shows who is in; `docker swarm init` / `docker swarm join` "
+        "make it (steps.swarm_init(lab), then steps.swarm_join(lab))"
     )
 
     def probe() -> CheckResult:

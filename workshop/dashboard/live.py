@@ -148,6 +148,8 @@ class LiveWidget:
     """
 
     css_class = "workshop-live"
+    #: Whether showing the widget reads once (False where a read is an action).
+    read_on_display = True
 
     def __init__(self, interval: float, auto_refresh: bool) -> None:
         self.interval = check_interval(interval)
@@ -180,6 +182,7 @@ class LiveWidget:
         self.view = widgets.VBox()
         self.view.add_class(self.css_class)
         self._auto_refresh = auto_refresh
+        self._first_read: threading.Thread | None = None
         _LIVE.add(self)
 
     # --- display ----------------------------------------------------------------
@@ -190,6 +193,7 @@ class LiveWidget:
             self.resume()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        self._read_once()
         bundle = self.view._repr_mimebundle_(**kwargs)
         data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle
         data["text/plain"] = repr(self)
@@ -198,6 +202,21 @@ class LiveWidget:
     def refresh(self) -> object:
         """Read, draw and return what was drawn (subclasses)."""
         raise NotImplementedError
+
+    def _read_once(self) -> None:
+        """On first display, read once in the background unless something else reads.
+
+        A widget shown without auto-refresh and before any :meth:`refresh` would
+        otherwise say "reading…" until a button is pressed.
+        """
+        if not self.read_on_display or self._first_read is not None:
+            return
+        if self.running or self.refreshed_at is not None:
+            return
+        self._first_read = threading.Thread(
+            target=self.refresh_quietly, name=f"{type(self).__name__}-first-read", daemon=True
+        )
+        self._first_read.start()
 
     # --- timer ------------------------------------------------------------------
     @property
@@ -275,27 +294,45 @@ class LiveWidget:
             return None
 
         def work() -> None:
+            idle = self._disable_buttons()
+            done = False
             try:
                 self.begin_progress(label)
                 started = time.monotonic()
                 action()
                 self.show_message(f"{label}: done in {time.monotonic() - started:.1f} s")
-                if then_refresh:
-                    self.refresh_quietly()
+                done = True
             except Exception as exc:  # shown in the widget, not lost
                 self.show_error(exc)
             finally:
                 self.end_progress()
+                for button in idle:
+                    button.disabled = False
                 self._action_lock.release()
+            if done and then_refresh:  # after the buttons: a refresh may disable some
+                self.refresh_quietly()
 
         self._action = threading.Thread(target=work, name=f"workshop-{label}", daemon=True)
         self._action.start()
         return self._action
 
+    def _disable_buttons(self) -> list[widgets.DOMWidget]:
+        """Grey out the widget's enabled buttons while an action runs; returns them."""
+        found: list[widgets.DOMWidget] = []
+        todo: list[widgets.Widget] = [self.view]
+        while todo:
+            widget = todo.pop()
+            if isinstance(widget, widgets.Button | widgets.ToggleButtons) and not widget.disabled:
+                widget.disabled = True
+                found.append(widget)
+            todo.extend(getattr(widget, "children", ()))
+        return found
+
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for the background action under way (tests, scripts)."""
-        if self._action is not None:
-            self._action.join(timeout)
+        """Wait for the background action under way, and the first read (tests, scripts)."""
+        for thread in (self._first_read, self._action):
+            if thread is not None:
+                thread.join(timeout)
 
     # --- status -----------------------------------------------------------------
     def begin_progress(self, label: str, fraction: float = 0.0) -> None:

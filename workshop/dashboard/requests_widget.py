@@ -32,6 +32,7 @@ class RequestSampler(LiveWidget):
     """
 
     css_class = "workshop-request-sampler"
+    read_on_display = False  # a read sends requests: the learner starts it
 
     def __init__(
         self,

@@ -4,6 +4,7 @@ Two formats are accepted, told apart by content:
 
 YAML::
 
+    known_hosts: ~/lab/known_hosts   # optional (default: ~/.ssh/known_hosts)
     defaults:            # optional, for every node
       user: ubuntu
       identity_file: ~/.ssh/lab_ed25519
@@ -15,6 +16,7 @@ YAML::
         role: manager           # optional
       - name: node-2
         host: 203.0.113.12
+        known_hosts: other_known_hosts   # optional, this node only
 
 An OpenSSH config file (any line ``Host <name>``), read with OpenSSH's rules by
 :mod:`workshop.lab.ssh_config`: each concrete host is a node, and comments in its
@@ -23,6 +25,7 @@ block give what SSH has no keyword for::
     Host node-1
       # role: manager
       # address: 10.0.0.11
+      # known_hosts: ~/lab/known_hosts
       HostName 203.0.113.11
       User ubuntu
 
@@ -39,6 +42,12 @@ dropped), ``user`` does not start with ``-`` nor hold spaces, and ``address`` is
 IP address. A node without ``identity_file`` logs in as ``ssh`` would: with the SSH
 agent's keys and ``~/.ssh/id_*``. Relative ``identity_file`` paths in YAML are
 relative to the inventory file.
+
+Host keys: each node's key is checked against a known_hosts file, the user's
+``~/.ssh/known_hosts`` unless the inventory names another (``known_hosts`` at the
+top for every node, or on a node; relative to the inventory file; its folder must
+exist). A host whose key is not there is refused until ``workshop trust NODE``
+adds it with the user's consent (:mod:`workshop.lab.hostkeys`).
 """
 
 from __future__ import annotations
@@ -60,7 +69,7 @@ from workshop.settings import LabSettings
 __all__ = ["assign_roles", "default_roles", "is_ip_address", "is_ssh_config", "parse_inventory"]
 
 _SSH_HOST_LINE = re.compile(r"^\s*host\s+[^\s:=]", re.IGNORECASE | re.MULTILINE)
-_NODE_KEYS = ("name", "host", "port", "user", "identity_file", "role", "address")
+_NODE_KEYS = ("name", "host", "port", "user", "identity_file", "role", "address", "known_hosts")
 _DEFAULT_KEYS = ("port", "user", "identity_file")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # A DNS name or an IPv4 address: no '-' first (it would be an option), no '@' or ':'
@@ -145,7 +154,7 @@ def parse_inventory(path: str | Path) -> list[Node]:
     if not path.is_file():
         raise UsageError(f"inventory file {path} does not exist")
     text = path.read_text(encoding="utf-8")
-    entries = _from_ssh_config(text) if is_ssh_config(text) else _from_yaml(text, path)
+    entries = _from_ssh_config(text, path) if is_ssh_config(text) else _from_yaml(text, path)
     return _nodes(entries, path)
 
 
@@ -204,11 +213,43 @@ def _checked(entry: _Entry, where: str) -> _Entry:
     return replace(entry, ssh=replace(entry.ssh, host=host, user=user or None))
 
 
-def _from_ssh_config(text: str) -> list[_Entry]:
+def _from_ssh_config(text: str, path: Path) -> list[_Entry]:
     return [
-        _Entry(host.name, host.endpoint, host.notes.get("role"), host.notes.get("address"))
+        _Entry(
+            host.name,
+            replace(
+                host.endpoint,
+                known_hosts=_known_hosts(
+                    host.notes.get("known_hosts"), f"{path}: {host.name}", path
+                ),
+            ),
+            host.notes.get("role"),
+            host.notes.get("address"),
+        )
         for host in read_ssh_config(text)
     ]
+
+
+def _known_hosts(value: object, where: str, inventory: Path) -> str | None:
+    """A ``known_hosts`` path, absolute (relative ones are relative to the inventory).
+
+    Raises:
+        UsageError: Not a path, a folder, or in a folder that does not exist.
+    """
+    text = _text(value, f"{where} known_hosts")
+    if text is None:
+        return None
+    if not text.strip() or any(not ch.isprintable() for ch in text):
+        raise UsageError(f"{where}: known_hosts {text!r} must be the path of a file")
+    file = inventory.absolute().parent / Path(text).expanduser()
+    if file.is_dir():
+        raise UsageError(f"{where}: known_hosts {text!r} is a folder: give the path of a file")
+    if not file.parent.is_dir():
+        raise UsageError(
+            f"{where}: the folder of known_hosts {text!r} ({file.parent}) does not exist: "
+            "create it, or correct the path"
+        )
+    return str(file)
 
 
 def _from_yaml(text: str, path: Path) -> list[_Entry]:
@@ -220,7 +261,8 @@ def _from_yaml(text: str, path: Path) -> list[_Entry]:
         raise UsageError(
             f"{path} must be YAML with a 'nodes:' list (or an SSH config with Host lines)"
         )
-    _check_keys(data, ("nodes", "defaults"), str(path))
+    _check_keys(data, ("nodes", "defaults", "known_hosts"), str(path))
+    known_hosts = _known_hosts(data.get("known_hosts"), str(path), path)
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise UsageError(f"{path}: 'defaults' must be a mapping of {', '.join(_DEFAULT_KEYS)}")
@@ -228,7 +270,13 @@ def _from_yaml(text: str, path: Path) -> list[_Entry]:
     nodes = data["nodes"]
     if not isinstance(nodes, list):
         raise UsageError(f"{path}: 'nodes' must be a list of mappings with name and host")
-    return [_yaml_entry(item, i, defaults, path) for i, item in enumerate(nodes, start=1)]
+    entries = [_yaml_entry(item, i, defaults, path) for i, item in enumerate(nodes, start=1)]
+    return [
+        entry
+        if entry.ssh.known_hosts
+        else replace(entry, ssh=replace(entry.ssh, known_hosts=known_hosts))
+        for entry in entries
+    ]
 
 
 def _check_keys(data: dict[Any, Any], valid: tuple[str, ...], where: str) -> None:
@@ -274,6 +322,7 @@ def _yaml_entry(item: object, index: int, defaults: dict[str, Any], path: Path) 
             port=int(port),
             user=_text(merged.get("user"), f"{where} user"),
             identity_files=tuple(str(path.absolute().parent / Path(f).expanduser()) for f in files),
+            known_hosts=_known_hosts(item.get("known_hosts"), where, path),
         ),
         role=_text(merged.get("role"), f"{where} role"),
         address=_text(merged.get("address"), f"{where} address"),

@@ -19,9 +19,10 @@ from workshop.secrets import mask_secrets
 
 __all__ = ["Results", "RunResult", "node_sort_key"]
 
-#: Lines of output shown per node in ``str(results)``.
+#: Lines of output shown per node in ``str(results)`` of several nodes (one: all).
 TEXT_LINES = 3
-#: Lines of output shown per node in the HTML table.
+#: Lines of output shown per node in the HTML table of several nodes before the rest
+#: folds behind "more lines" (one node: all).
 HTML_LINES = 10
 #: Longest line shown in ``str(results)``.
 TEXT_WIDTH = 100
@@ -47,18 +48,20 @@ def _cut(line: str, width: int | None) -> str:
     return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
-def _first_lines(text: str, count: int, width: int | None = None) -> list[str]:
+def _first_lines(text: str, count: int | None, width: int | None = None) -> list[str]:
+    """The first ``count`` lines (all when None), masked, cut at ``width``."""
     lines = mask_secrets(text).strip("\n").splitlines()
-    shown = [_cut(line, width) for line in lines[:count]]
-    if len(lines) > count:
+    shown = [_cut(line, width) for line in (lines if count is None else lines[:count])]
+    if count is not None and len(lines) > count:
         shown.append(f"[… {len(lines) - count} more lines]")
     return shown
 
 
-def _last_lines(text: str, count: int, width: int | None = None) -> list[str]:
-    """The last ``count`` lines (a failing command says why at the end), masked."""
+def _last_lines(text: str, count: int | None, width: int | None = None) -> list[str]:
+    """The last ``count`` lines (all when None; a failing command says why at the end)."""
     lines = mask_secrets(text).strip("\n").splitlines()
-    shown = [_cut(line, width) for line in lines[-count:]] if count > 0 else []
+    kept = lines if count is None else lines[-count:] if count > 0 else []
+    shown = [_cut(line, width) for line in kept]
     if len(lines) > len(shown):
         shown.insert(0, f"[… {len(lines) - len(shown)} earlier lines]")
     return shown
@@ -129,16 +132,19 @@ class RunResult:
         """The connection dropped while the command ran (no exit code came back)."""
         return self.rc is None and (self.error or "").startswith(CONNECTION_LOST)
 
-    def summary(self, lines: int = TEXT_LINES, width: int | None = TEXT_WIDTH) -> list[str]:
-        """Return the lines that tell what happened (masked).
+    def summary(self, lines: int | None = TEXT_LINES, width: int | None = TEXT_WIDTH) -> list[str]:
+        """Return the lines that tell what happened (masked); all when ``lines`` is None.
 
         A success: the first lines of stdout. A failure: the error first, if any,
         then the last lines of stderr (else of stdout), where commands say why.
         """
         if self.succeeded:
             return _first_lines(self.stdout, lines, width)
-        shown = _first_lines(f"error: {self.error}", 1, width)[:1] if self.error else []
-        return shown + _last_lines(self.said, lines - len(shown), width)
+        if self.error:
+            error = [_cut(f"error: {self.error}".splitlines()[0], width)]
+            rest = None if lines is None else lines - 1
+            return error + _last_lines(self.said, rest, width)
+        return _last_lines(self.said, lines, width)
 
     def raise_for_failure(self, failed_nodes: Sequence[str] = ()) -> None:
         """Raise if the command did not succeed.
@@ -266,6 +272,13 @@ class Results(Sequence[RunResult]):
         return f"Results({list(self._items)!r})"
 
     def __str__(self) -> str:
+        return self.text(full=len(self._items) == 1)
+
+    def text(self, *, full: bool = False) -> str:
+        """The text table; ``full`` shows every line of every output, uncut.
+
+        Without it, each node shows its first lines and how many more there are.
+        """
         if not self._items:
             return "(no results)"
         command = self._uniform_command()
@@ -285,7 +298,7 @@ class Results(Sequence[RunResult]):
         out.append(line(header, "output"))
         blank = [""] * len(header)
         for result, row in zip(self._items, rows, strict=True):
-            summary = result.summary() or [""]
+            summary = (result.summary(None, None) if full else result.summary()) or [""]
             out.append(line(row, summary[0]))
             out.extend(line(blank, more) for more in summary[1:])
         failed = self.failed
@@ -311,15 +324,15 @@ class Results(Sequence[RunResult]):
             + "".join(f'<th style="{cells}">{h}</th>' for h in head)
             + "</tr></thead><tbody>"
         )
+        fold = len(self._items) > 1
         for r in self._items:
             style = "background:#fde2e2;color:#7a0000" if r.failed else ""
-            output = "\n".join(r.summary(HTML_LINES, None))
             row = [
                 esc(r.node),
                 "-" if r.rc is None else str(r.rc),
                 f"{r.duration:.2f}s",
                 *([] if command is not None else [f"<code>{esc(mask_secrets(r.command))}</code>"]),
-                f'<pre style="margin:0;white-space:pre-wrap">{esc(output)}</pre>',
+                _output_html(r.summary(None, None), HTML_LINES if fold else None),
             ]
             parts.append(
                 f'<tr class="{"failed" if r.failed else "succeeded"}" style="{style}">'
@@ -332,3 +345,17 @@ class Results(Sequence[RunResult]):
             status += f"; failed: {', '.join(failed)}"
         parts.append(f"</tbody></table><p>{esc(status)}</p>")
         return "".join(parts)
+
+
+def _output_html(lines: list[str], shown: int | None) -> str:
+    """An output as HTML: the first ``shown`` lines, the rest folded in ``<details>``."""
+    pre = '<pre style="margin:0;white-space:pre-wrap">{}</pre>'
+    head, rest = (lines, []) if shown is None else (lines[:shown], lines[shown:])
+    out = pre.format(html.escape("\n".join(head)))
+    if rest:
+        out += (
+            f"<details><summary>{len(rest)} more lines</summary>"
+            + pre.format(html.escape("\n".join(rest)))
+            + "</details>"
+        )
+    return out

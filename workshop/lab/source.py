@@ -78,7 +78,10 @@ class InventorySource:
 
     The hosts shape the lab, so ``settings`` and ``provider`` are ``None``. The hosts
     are the user's: the kit does not create, power or destroy them, and those
-    operations raise ``NotSupported`` saying what to do instead.
+    operations raise ``NotSupported`` saying what to do instead. Nor does it learn
+    their host keys: each is checked against the known_hosts file its node names
+    (the user's ``~/.ssh/known_hosts`` unless the inventory names another), and
+    ``workshop trust`` adds a host's key there once the user has agreed.
     """
 
     kind = "inventory"
@@ -117,18 +120,12 @@ class InventorySource:
         raise self._refuse("power on")
 
     def remove(self, progress: Progress = quiet) -> None:
-        """Refuse: the kit never destroys real hosts, and does not yet undo its work there.
-
-        Undoing it means removing the stacks, deleting the Gluster volume and leaving
-        the swarm on every host; the message gives the commands to do it by hand.
-        """
+        """Refuse: the kit never destroys real hosts (`workshop down` undoes its work there)."""
         raise NotSupported(
             f"the hosts listed in {self.path} (WORKSHOP_INVENTORY) are yours: the kit never "
-            "destroys them, and taking off what it put there is not implemented yet. "
-            "By hand: on a manager, `docker stack rm STACK` for each of `docker stack ls`; "
-            "on the first node, `gluster volume stop VOLUME` then `gluster volume delete "
-            "VOLUME` for each of `gluster volume list`; then on every host `docker swarm "
-            "leave --force`. Unset WORKSHOP_INVENTORY to remove this folder's own lab."
+            "destroys them. `workshop down` takes off what the kit put there (stacks, the "
+            "swarm, the Gluster volume, its firewall and files: steps.teardown(lab)); "
+            "unset WORKSHOP_INVENTORY to remove this folder's own lab."
         )
 
     def start_advice(self, name: str) -> str:

@@ -5,16 +5,16 @@ environment, and reads the machines back from ``vagrant status --machine-readabl
 and ``vagrant ssh-config`` (for the docker provider, from the engine when it can:
 see :mod:`workshop.lab.engine_view`). Every call has a timeout; a command that
 Vagrant refuses because another Vagrant process holds a machine is tried again a
-few times (:data:`LOCK_RETRY_DELAYS`).
+few times (:data:`LOCK_RETRY_DELAYS`). ``vagrant`` runs in a process group of its
+own (:mod:`workshop.lab.host_command`): a timeout or Ctrl-C stops it and every
+process it started within about 2 s, and the next `up` repairs what it left half
+done.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,12 +24,21 @@ import docker.errors
 
 from workshop.errors import LabNotFound, ProviderError, WorkshopError
 from workshop.lab.engine_view import machine_status, ssh_endpoint
-from workshop.lab.lifecycle import prepare_node_containers, remove_node_containers
+from workshop.lab.host_command import run_command
+from workshop.lab.lab_hostkeys import (
+    VM_HOST_KEY_COMMAND,
+    HostKeysRead,
+    LabHostKeys,
+    container_host_keys,
+    lab_known_hosts,
+    vm_host_keys,
+)
+from workshop.lab.lifecycle import check_removal, prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.runtime import repair_lab_addresses
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
 from workshop.progress import Progress, quiet
-from workshop.settings import ENV_VARS, LabSettings
+from workshop.settings import ENV_VARS, LabSettings, replace_requested
 
 __all__ = ["VagrantSource", "resolve_provider"]
 
@@ -60,7 +69,13 @@ def resolve_provider(settings: LabSettings) -> str:
 
 
 class VagrantSource:
-    """Create, power and read the lab's machines through Vagrant."""
+    """Create, power and read the lab's machines through Vagrant.
+
+    Attributes:
+        replace: `create` and `remove` take over a lab of the same name that another
+            folder made, or that names no folder (`workshop up --replace`); default:
+            ``WORKSHOP_REPLACE`` (see :func:`workshop.settings.replace_requested`).
+    """
 
     kind = "vagrant"
 
@@ -68,6 +83,7 @@ class VagrantSource:
         self.project_dir = Path(project_dir).resolve()
         self.settings = settings
         self.provider = resolve_provider(settings)
+        self.replace = replace_requested()
         if not (self.project_dir / "Vagrantfile").is_file():
             raise LabNotFound(
                 f"no Vagrantfile in {self.project_dir}; run from the workshop's folder "
@@ -127,47 +143,14 @@ class VagrantSource:
         self, args: Sequence[str], timeout: float = QUERY_TIMEOUT, progress: Progress = quiet
     ) -> tuple[int, str, str]:
         """Run `vagrant ARGS` with a timeout; return (exit code, stdout, stderr)."""
-        cmd = ["vagrant", *args]
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=self.project_dir,
-                env=self.environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        except FileNotFoundError as exc:
-            raise ProviderError(
-                cmd, None, str(exc), hint="Install Vagrant: `make setup` does it on Debian/Ubuntu."
-            ) from exc
-        killed = threading.Event()
-
-        def kill() -> None:
-            killed.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        err_lines: list[str] = []
-        reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr or []), daemon=True)
-        reader.start()
-        out_lines: list[str] = []
-        try:
-            for line in proc.stdout or []:
-                out_lines.append(line)
-                progress(line.rstrip())
-            rc = proc.wait()
-        finally:
-            timer.cancel()
-            reader.join(timeout=5)
-        stdout, stderr = "".join(out_lines), "".join(err_lines)
-        if killed.is_set():
-            raise ProviderError(
-                cmd, None, stderr, hint=f"`{shlex.join(cmd)}` took over {timeout:g} s."
-            )
-        return rc, stdout, stderr
+        return run_command(
+            ["vagrant", *args],
+            cwd=self.project_dir,
+            env=self.environment(),
+            timeout=timeout,
+            progress=progress,
+            hint="Install Vagrant: `make setup` does it on Debian/Ubuntu.",
+        )
 
     def status(self) -> dict[str, MachineStatus]:
         """Machine name -> status, from `vagrant status --machine-readable`."""
@@ -219,7 +202,7 @@ class VagrantSource:
             address = self.settings.address(name)
             ssh = endpoints.get(name, SSHEndpoint(host=address, port=22, user="vagrant"))
             nodes.append(Node(name, self.settings.role(name), address, ssh, status[name].state))
-        return nodes
+        return self.host_keys.checked(nodes)
 
     def engine_view(
         self,
@@ -283,6 +266,7 @@ class VagrantSource:
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
         self._repair_addresses(progress)
+        self.host_keys.record(names, progress=progress, missing_only=True)
 
     def _repair_addresses(self, progress: Progress) -> None:
         """Give node containers that came up without their lab address that address."""
@@ -294,15 +278,27 @@ class VagrantSource:
         """Destroy every machine of the lab."""
         self.vagrant(["destroy", "--force"], timeout=POWER_TIMEOUT, progress=progress)
         self._ssh_cache().unlink(missing_ok=True)
+        self.host_keys.remove()
 
     # --- the LabSource interface ---------------------------------------------------
     can_power = True
 
     def create(self, progress: Progress = quiet) -> None:
-        """Create or start every machine; a failed first `up` removes what it made."""
+        """Create or start every machine; a failed first `up` removes what it made.
+
+        Raises:
+            UsageError: Objects of a lab of the same name are another folder's, or
+                name no folder, and not :attr:`replace`: nothing was removed.
+        """
         existed = False
         if self.provider == "docker":
-            existed = prepare_node_containers(self.settings.name, self.machine_ids(), progress)
+            existed = prepare_node_containers(
+                self.settings.name,
+                self.machine_ids(),
+                progress,
+                project=self.project_dir,
+                replace=self.replace,
+            )
         try:
             self.up(progress=progress)
             self._repair_addresses(progress)
@@ -311,16 +307,39 @@ class VagrantSource:
                 progress("`vagrant up` failed: removing what it created")
                 self.remove(progress)
             raise
+        self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
-        """Destroy the machines and, for node containers, every labelled leftover."""
+        """Destroy the machines and, for node containers, every labelled leftover.
+
+        Raises:
+            UsageError: Another folder owns objects of the lab, and not
+                :attr:`replace`: nothing was removed.
+        """
+        lab, project, replace = self.settings.name, self.project_dir, self.replace
+        if self.provider == "docker":
+            check_removal(lab, self.machine_ids(), project=project, replace=replace)
         self.destroy(progress=progress)
         if self.provider == "docker":
-            remove_node_containers(self.settings.name, progress)
+            remove_node_containers(lab, progress, project=project, replace=replace)
 
     def start_advice(self, name: str) -> str:
         """Vagrant machines are started by the kit."""
         return f"start it with `workshop up` or lab.start({name!r})"
+
+    # --- host keys: recorded when machines are made (see workshop.lab.lab_hostkeys) --
+
+    @property
+    def host_keys(self) -> LabHostKeys:
+        """The lab's known_hosts file: its nodes' keys, under their names (``record`` them)."""
+        path = lab_known_hosts(self.state_dir, self.settings.name)
+        return LabHostKeys(path, self.machine_id, self._read_host_keys)
+
+    def _read_host_keys(self, name: str, machine: str, timeout: float) -> HostKeysRead:
+        if self.provider == "docker":
+            return container_host_keys(machine, name, timeout)
+        output = self.vagrant(["ssh", name, "-c", VM_HOST_KEY_COMMAND], timeout=timeout)
+        return vm_host_keys(name, output)
 
 
 #: What Vagrant says when another Vagrant process holds a machine: the error classes

@@ -48,11 +48,13 @@ __all__ = [
     "NODE_FLAGS",
     "PROVIDERS",
     "RANGES",
+    "REPLACE_ENV",
     "SETTINGS_FILE",
     "Host",
     "LabSettings",
     "NodeFlags",
     "Provider",
+    "replace_requested",
 ]
 
 Provider = Literal["docker", "virtualbox", "libvirt", "auto"]
@@ -316,3 +318,24 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
             f"valid keys are: {', '.join(valid)}"
         )
     return {str(key): value for key, value in data.items()}
+
+
+#: Not a setting of the lab's shape but of `workshop up`: replace a lab of the same
+#: name that another folder made, or that names no folder, as `workshop up --replace`
+#: does. Meant for disposable labs (the tests set it); a user's lab is never replaced
+#: without it.
+REPLACE_ENV = "WORKSHOP_REPLACE"
+_YES = ("1", "yes", "true")
+_NO = ("", "0", "no", "false")
+
+
+def replace_requested(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``WORKSHOP_REPLACE`` asks `up` to replace another folder's lab of this name.
+
+    Raises:
+        UsageError: The variable is set to something other than 1/yes/true or 0/no/false.
+    """
+    value = env.get(REPLACE_ENV, "").strip().lower()
+    if value not in _YES + _NO:
+        raise UsageError(f"{REPLACE_ENV}={value!r}: use 1 (replace) or 0 (refuse, the default)")
+    return value in _YES

@@ -21,6 +21,7 @@ from workshop.steps.stack_images import stack_images
 from workshop.steps.stackfile import shipped_stacks
 from workshop.steps.states import STATE_NAMES, require
 from workshop.steps.swarm import join_token, swarm_init, swarm_join, swarm_reset, swarm_wait
+from workshop.steps.teardown import teardown
 
 __all__ = [
     "STATE_NAMES",
@@ -50,4 +51,5 @@ __all__ = [
     "swarm_reset",
     "swarm_roles",
     "swarm_wait",
+    "teardown",
 ]

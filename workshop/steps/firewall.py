@@ -1,11 +1,18 @@
-"""Chapter 03: the swarm's and GlusterFS's ports, for the lab network only.
+"""Chapter 03: the cluster's ports and published ports, for the lab's nodes only.
 
-Every node gets an nftables table of its own, ``inet workshop_firewall``, whose
-input chain accepts by default and drops the cluster ports (2377/tcp, 7946/tcp+udp,
-4789/udp, GlusterFS's 24007-24008/tcp and 49152-49251/tcp) from anything that is not
-the lab network or loopback. Nothing else is touched: SSH keeps working, and so do
-Docker's own rules, which live in tables of their own. A systemd unit loads the
-table at boot, before Docker and glusterd start.
+Every node gets an nftables table of its own, ``inet workshop_firewall``, with a set
+of the lab's node addresses (exactly those, not their network) and two chains:
+
+- ``input`` accepts by default and drops the cluster ports (2377/tcp,
+  7946/tcp+udp, 4789/udp, GlusterFS's 24007-24008/tcp and 49152-49251/tcp) from
+  anything that is not a lab node or loopback;
+- ``forward`` drops new connections to the ports Docker publishes (Docker
+  DNATs them to a container, so they pass ``forward``, never ``input``) unless
+  they come from a lab node or from a container on the node itself.
+
+Nothing else is touched: SSH keeps working, and so do Docker's own rules, which
+live in tables of their own. A systemd unit loads the table at boot, before Docker
+and glusterd start.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ __all__ = [
     "firewall",
     "firewall_ok",
     "firewall_rules",
-    "lab_network",
+    "lab_addresses",
     "ruleset",
 ]
 
@@ -38,7 +45,7 @@ RULES_FILE = "/etc/workshop/firewall.nft"
 UNIT = "workshop-firewall.service"
 UNIT_FILE = f"/etc/systemd/system/{UNIT}"
 
-#: Port -> what uses it; opened to the lab network only.
+#: Port -> what uses it; opened to the lab's nodes only.
 PORTS: dict[str, tuple[str, ...]] = {
     "tcp": ("2377", "7946", "24007-24008", "49152-49251"),
     "udp": ("7946", "4789"),
@@ -52,7 +59,7 @@ PURPOSES = {
 }
 
 _UNIT_TEXT = f"""[Unit]
-Description=Swarm Workshop firewall: cluster ports for the lab network only
+Description=Swarm Workshop firewall: cluster and published ports for the lab's nodes only
 DefaultDependencies=no
 Wants=network-pre.target
 Before=network-pre.target docker.service glusterd.service shutdown.target
@@ -69,31 +76,28 @@ WantedBy=multi-user.target
 """
 
 
-def lab_network(lab: RemoteLab) -> list[str]:
-    """The lab network(s) in CIDR form: the settings' subnet, else the nodes' /24s.
+def lab_addresses(lab: RemoteLab) -> list[str]:
+    """The lab's node addresses (IPv4), in node order: what the firewall lets in.
 
     Raises:
-        UsageError: A node of an inventory has no IPv4 lab address.
+        UsageError: A node has no IPv4 lab address (give it an ``address:``).
     """
-    settings = lab.settings
-    if settings is not None:
-        return [settings.network]
-    networks = []
+    addresses = []
     for node in lab.nodes:
         try:
-            net = str(ipaddress.ip_network(f"{node.address}/24", strict=False))
+            address = ipaddress.IPv4Address(node.address)
         except ValueError as exc:
             raise UsageError(
                 f"{node.name}'s lab address {node.address!r} is not an IPv4 address; "
                 "give each node an `address:` in the inventory"
             ) from exc
-        if net not in networks:
-            networks.append(net)
-    return networks
+        if str(address) not in addresses:
+            addresses.append(str(address))
+    return addresses
 
 
-def ruleset(networks: Sequence[str]) -> str:
-    """The nftables file for a lab on ``networks`` (CIDR strings).
+def ruleset(addresses: Sequence[str]) -> str:
+    """The nftables file for a lab whose nodes have ``addresses``.
 
     It replaces only its own table, atomically: declaring, deleting and defining
     the table in one file is one transaction.
@@ -102,25 +106,38 @@ def ruleset(networks: Sequence[str]) -> str:
     udp = ", ".join(PORTS["udp"])
     purposes = "\n".join(f"#   {port:<16} {what}" for port, what in PURPOSES.items())
     return f"""# Swarm Workshop firewall (written by workshop.steps.firewall; do not edit).
-# Cluster ports, accepted from the lab network only:
+# Cluster ports, accepted from the lab's nodes only:
 {purposes}
-# Everything else is left alone (policy accept): SSH, published service ports,
-# and Docker's own rules, which live in tables of their own.
+# Published service ports (forwarded by Docker to a container): new connections
+# only from the lab's nodes and from this node's own containers.
+# Everything else is left alone (policy accept): SSH, outgoing traffic, and
+# Docker's own rules, which live in tables of their own.
 table inet {TABLE}
 delete table inet {TABLE}
 table inet {TABLE} {{
-    set lab_networks {{
+    set lab_nodes {{
         type ipv4_addr
-        flags interval
-        elements = {{ {", ".join(networks)} }}
+        elements = {{ {", ".join(addresses)} }}
     }}
 
     chain input {{
         type filter hook input priority filter; policy accept;
         iifname "lo" accept
-        ip saddr @lab_networks accept
+        ip saddr @lab_nodes accept
         tcp dport {{ {tcp} }} counter drop
         udp dport {{ {udp} }} counter drop
+    }}
+
+    chain forward {{
+        type filter hook forward priority filter; policy accept;
+        ct state new ct status dnat jump published
+    }}
+
+    chain published {{
+        ip saddr @lab_nodes accept
+        iifname {{ "docker0", "docker_gwbridge" }} accept
+        iifname "br-*" accept
+        counter drop
     }}
 }}
 """
@@ -151,7 +168,7 @@ def _status(lab: RemoteLab, rules: str) -> dict[str, bool]:
 
 def firewall_ok(lab: RemoteLab) -> bool:
     """Whether every running node has the lab's firewall loaded as wanted."""
-    return all(_status(lab, ruleset(lab_network(lab))).values())
+    return all(_status(lab, ruleset(lab_addresses(lab))).values())
 
 
 def firewall(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
@@ -165,8 +182,8 @@ def firewall(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
         Per node: whether the rules were (re)loaded.
     """
     rec = StepRecorder("firewall", progress)
-    networks = lab_network(lab)
-    rules = ruleset(networks)
+    addresses = lab_addresses(lab)
+    rules = ruleset(addresses)
     status = _status(lab, rules)
     stale = [node for node, ok in status.items() if not ok]
     if stale:
@@ -179,8 +196,8 @@ def firewall(lab: RemoteLab, *, progress: Progress = quiet) -> StepResult:
             apt_install(lab, ["nftables"], need_nft)
         write_file(lab, RULES_FILE, rules, on=stale)
         install_unit(lab, UNIT, _UNIT_TEXT, stale)
-        rec.changed(stale, f"cluster ports open to {', '.join(networks)} only")
-    rec.unchanged(list(status), f"rules for {', '.join(networks)} already loaded")
+        rec.changed(stale, f"cluster and published ports open to {', '.join(addresses)} only")
+    rec.unchanged(list(status), f"rules for {', '.join(addresses)} already loaded")
     rec.note(f"table inet {TABLE}: see firewall_rules(lab)")
     return rec.result()
 

@@ -2,9 +2,9 @@
 
 glusterfs-server on each node; names ``gluster-1`` .. ``gluster-N`` in /etc/hosts;
 ``gluster peer probe`` from the first node; one brick per node under
-``/data/bricks/<volume>``; a ``replica N`` volume, started, open to the lab's
-addresses only; and a mount on every node through /etc/fstab, so a reboot mounts
-it again.
+``/data/bricks/<volume>``; a ``replica N`` volume, open to the lab's addresses
+only (``auth.allow``, set before it starts), then started; and a mount on every
+node through /etc/fstab, so a reboot mounts it again.
 
 Node containers get /etc/hosts from Docker, which writes it anew when the
 container restarts: a small systemd unit puts the gluster names back at every
@@ -24,10 +24,13 @@ from workshop.steps.apt import apt_cache, apt_install, missing_packages
 from workshop.steps.commands import sh, shell_line
 from workshop.steps.fanout import check_nodes, install_unit, run_checked, write_file
 from workshop.steps.gluster_parse import (
+    BRICK_LIST_MARK,
+    VOLUME_ID_ATTR,
     GlusterPeer,
     GlusterVolume,
     parse_pool_list,
     parse_volume_info,
+    stale_brick,
 )
 from workshop.steps.recorder import StepRecorder
 from workshop.steps.report import StepResult
@@ -37,6 +40,7 @@ __all__ = [
     "GLUSTER",
     "MOUNT",
     "VOLUME",
+    "brick_probe",
     "gluster_mounts",
     "gluster_names",
     "gluster_ok",
@@ -44,6 +48,7 @@ __all__ = [
     "gluster_volume",
     "gluster_volume_info",
     "unmounted",
+    "volume_options",
 ]
 
 VOLUME = "swarm-data"
@@ -225,7 +230,41 @@ def _peers(lab: RemoteLab, rec: StepRecorder, first: str) -> None:
     )
 
 
+def brick_probe(volume: str) -> str:
+    """A shell line printing the brick's volume-id attribute (if any), then its entries."""
+    brick = f"{BRICKS}/{volume}/brick"
+    return shell_line(
+        sh("getfattr", "--absolute-names", "-e", "hex", "-n", VOLUME_ID_ATTR, brick),
+        "2>/dev/null",
+        ";",
+        sh("echo", BRICK_LIST_MARK),
+        ";",
+        sh("ls", "-A", brick),
+        "2>/dev/null",
+        "||",
+        "true",
+    )
+
+
+def _clear_stale_bricks(lab: RemoteLab, rec: StepRecorder, volume: str) -> None:
+    """Make bricks left by an earlier, unfinished volume usable again; keep any files."""
+    brick = f"{BRICKS}/{volume}/brick"
+    for node, output in check_nodes(lab, brick_probe(volume)).items():
+        stale = stale_brick(output)
+        if stale is None:
+            continue
+        old_id, holds_files = stale
+        if holds_files:
+            kept = f"{brick}.old-{old_id[:8]}"
+            run_checked(lab, sh("mv", "-T", brick, kept), [node])
+            rec.changed(node, f"moved the brick of an earlier volume aside, to {kept}")
+        else:
+            run_checked(lab, sh("rm", "-rf", brick), [node])
+            rec.changed(node, f"cleared the empty brick of an earlier volume ({brick})")
+
+
 def _create_volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -> None:
+    _clear_stale_bricks(lab, rec, volume)
     brick_dir = f"{BRICKS}/{volume}/brick"
     run_checked(lab, sh("mkdir", "-p", brick_dir))
     roots = check_nodes(lab, sh("findmnt", "-n", "-o", "TARGET", "--target", BRICKS))
@@ -237,24 +276,33 @@ def _create_volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -
     rec.changed(first, f"volume {volume}: {' '.join(replica) or 'single brick'}")
 
 
-def _volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -> None:
-    info = gluster_volume_info(lab, first, volume)
-    if info is None:
-        _create_volume(lab, rec, first, volume)
-    if info is None or not info.started:
-        run_checked(lab, sh(*GLUSTER, "volume", "start", volume), [first], timeout=120)
-        rec.changed(first, f"started volume {volume}")
+def volume_options(lab: RemoteLab) -> dict[str, str]:
+    """The options the lab's volume must have (set before it starts)."""
     addresses = [address for _, address in gluster_names(lab).values()]
-    options = {
+    return {
         "auth.allow": ",".join(["127.0.0.1", *addresses]),  # the lab's addresses only
         # Notice a powered-off peer in 10 s instead of 42: reads go on sooner.
         "network.ping-timeout": PING_TIMEOUT,
     }
+
+
+def _volume(lab: RemoteLab, rec: StepRecorder, first: str, volume: str) -> None:
+    """Create the volume if missing, set its options, then start it.
+
+    ``auth.allow`` is in place before any client can mount. A volume created but
+    never started (an interrupted run) goes on from there.
+    """
+    info = gluster_volume_info(lab, first, volume)
+    if info is None:
+        _create_volume(lab, rec, first, volume)
     current = info.options if info is not None else {}
-    for option, wanted in options.items():
+    for option, wanted in volume_options(lab).items():
         if current.get(option) != wanted:
             run_checked(lab, sh(*GLUSTER, "volume", "set", volume, option, wanted), [first])
             rec.changed(first, f"{option} {wanted}")
+    if info is None or not info.started:
+        run_checked(lab, sh(*GLUSTER, "volume", "start", volume), [first], timeout=120)
+        rec.changed(first, f"started volume {volume}")
 
 
 def _mounts(lab: RemoteLab, rec: StepRecorder, nodes: list[str], volume: str, mount: str) -> None:
@@ -310,8 +358,13 @@ def gluster_volume(
 
     The real commands: ``apt-get install glusterfs-server``, ``gluster peer probe
     gluster-2``, ``gluster volume create swarm-data replica 3 gluster-1:/data/bricks/
-    swarm-data/brick ...``, ``gluster volume start swarm-data``, ``gluster volume set
-    swarm-data auth.allow <addresses>``, and ``mount /mnt/swarm-data`` (from fstab).
+    swarm-data/brick ...``, ``gluster volume set swarm-data auth.allow <addresses>``,
+    ``gluster volume start swarm-data``, and ``mount /mnt/swarm-data`` (from fstab).
+
+    An earlier run that stopped half-way is taken up again: a volume created but
+    not started gets its options and starts; a brick left with the id of a volume
+    that no longer exists is cleared (moved aside if it holds files) before the
+    volume is created.
 
     Args:
         lab: The lab (every node must be running).

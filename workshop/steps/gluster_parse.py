@@ -9,12 +9,15 @@ all means glusterd did not answer ("Connection failed...").
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from workshop.errors import WorkshopError
 
 __all__ = [
+    "BRICK_LIST_MARK",
+    "VOLUME_ID_ATTR",
     "BrickProcess",
     "GlusterBrick",
     "GlusterError",
@@ -25,7 +28,13 @@ __all__ = [
     "parse_pool_list",
     "parse_volume_info",
     "parse_volume_status",
+    "stale_brick",
 ]
+
+#: The attribute ``volume create`` sets on each brick directory.
+VOLUME_ID_ATTR = "trusted.glusterfs.volume-id"
+#: The line between a brick's attributes and its entries in the step's brick probe.
+BRICK_LIST_MARK = "--- entries"
 
 
 class GlusterError(WorkshopError):
@@ -271,3 +280,18 @@ def parse_heal_info(text: str) -> list[HealBrick]:
         )
         for brick in root.iterfind("healInfo/bricks/brick")
     ]
+
+
+def stale_brick(probe_output: str) -> tuple[str, bool] | None:
+    """What the gluster step's brick probe found: (old volume id, holds files), or None.
+
+    A brick directory that carries a volume's id while no volume of that name
+    exists was left by an earlier ``volume create`` (interrupted, or of a volume
+    deleted since); gluster refuses it ("is already part of a volume").
+    """
+    attributes, _, listing = probe_output.partition(BRICK_LIST_MARK)
+    match = re.search(rf"^{re.escape(VOLUME_ID_ATTR)}=0x([0-9a-f]+)$", attributes, re.MULTILINE)
+    if match is None:
+        return None
+    entries = [e for e in listing.split() if not e.startswith(".glusterfs")]
+    return match.group(1), bool(entries)

@@ -3,10 +3,11 @@
 The images (``web``: nginx, ``app``: PHP-FPM, ``registry``: Debian's
 docker-registry) are built on this machine from the same Debian base as the node
 image; no Docker Hub is needed. The registry runs on every node (a global service
-with a host-mode port, so each node pulls from its own ``127.0.0.1:5000``) and
-stores images on the shared GlusterFS volume: pulls keep working while any one
-node is powered off. The registry image itself is sent to each node over SSH; the
-others are sent to one manager and pushed.
+in the node's own network namespace, listening on its loopback only: each node
+pulls from its own ``127.0.0.1:5000``, and nothing outside the node reaches it;
+deletes are switched off) and stores images on the shared GlusterFS volume: pulls
+keep working while any one node is powered off. The registry image itself is sent
+to each node over SSH; the others are sent to one manager and pushed.
 
 Each image is tagged with the digest of its build inputs, so a changed Dockerfile
 means a new tag, and an unchanged one means no work.
@@ -44,11 +45,14 @@ from workshop.steps.transfer import send_images
 __all__ = [
     "PUSHED_IMAGES",
     "build_lab_images",
+    "listen_probe",
     "load_image",
     "nodes_lacking",
+    "open_listeners",
     "parse_tags_lists",
     "registry",
     "registry_ok",
+    "registry_open_on",
     "registry_serves",
     "registry_tags",
 ]
@@ -144,13 +148,34 @@ def registry_up_probe(max_time: int = 5) -> str:
     )
 
 
+def open_listeners(ss_output: str) -> list[str]:
+    """The addresses port 5000 listens on that are not loopback (``ss -Hltn`` lines)."""
+    local = [line.split()[3] for line in ss_output.splitlines() if len(line.split()) >= 4]
+    return [address for address in local if not address.startswith("127.0.0.1:")]
+
+
+def listen_probe() -> str:
+    """A shell line listing the sockets that listen on the registry's port (``ss``)."""
+    return shell_line(sh("ss", "-Hltn", f"sport = :{REGISTRY.rpartition(':')[2]}"), "||", "true")
+
+
+def registry_open_on(lab: RemoteLab) -> list[str]:
+    """Running nodes where the registry's port listens beyond loopback (an older setup)."""
+    answers = check_nodes(lab, listen_probe(), [n.name for n in lab.nodes if n.running])
+    return [node for node, text in answers.items() if open_listeners(text)]
+
+
 def _wait_registries(lab: RemoteLab, nodes: list[str]) -> None:
-    probe = registry_up_probe()
+    """Wait until every node's registry answers on loopback, and on loopback only."""
+    probe = shell_line(registry_up_probe(), ";", listen_probe())
     poll_until(
         lambda: check_nodes(lab, probe, nodes),
-        lambda answers: all(a == "up" for a in answers.values()),
+        lambda answers: all(
+            text.splitlines()[:1] == ["up"] and not open_listeners(text)
+            for text in answers.values()
+        ),
         timeout=READY_TIMEOUT,
-        what=f"the registry at {REGISTRY} on every node",
+        what=f"the registry at {REGISTRY} (and on loopback only) on every node",
     )
 
 
@@ -236,9 +261,9 @@ def registry_serves(lab: RemoteLab, wanted: Mapping[str, str]) -> bool:
 
 
 def registry_ok(lab: RemoteLab) -> bool:
-    """Whether every running node pulls the lab's current images from its registry."""
+    """Whether every running node pulls the lab's current images from a closed registry."""
     wanted = _current_tags()
-    return wanted is not None and registry_serves(lab, wanted)
+    return wanted is not None and registry_serves(lab, wanted) and not registry_open_on(lab)
 
 
 def _plan_images(

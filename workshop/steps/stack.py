@@ -6,6 +6,12 @@ and compose file to the shared volume, runs ``docker stack deploy`` on a manager
 and waits until every service runs all its tasks. A timeout names the tasks that
 are not running and why (``docker service ps --no-trunc``).
 
+Images of the lab registry are deployed by digest: the manager asks its registry
+for the digest each tag points to now (the ``Docker-Content-Digest`` of the
+manifest) and the compose file deployed names ``127.0.0.1:5000/workshop/web@sha256:
+...``, with ``--resolve-image never``. A tag pushed again later changes no running
+service, and no registry outside the lab is ever asked.
+
 Published ports go through the routing mesh (``mode: ingress``) where every node's
 kernel has ip_vs, and use host mode where it does not (the ingress mesh does not
 answer there); the result says which.
@@ -13,7 +19,8 @@ answer there); the result says which.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from workshop.errors import NotReady, UsageError
@@ -34,6 +41,8 @@ from workshop.swarm.read import SwarmReader
 __all__ = [
     "PUBLISH_MODES",
     "REGISTRY",
+    "digests_probe",
+    "parse_digests",
     "publish_mode",
     "stack_converged",
     "stack_deploy",
@@ -48,6 +57,14 @@ RESOLVE_IMAGE = ("always", "changed", "never")
 PUBLISHED_HOW = {"ingress": "routing mesh (ingress)", "host": "host mode (no ip_vs)"}
 DEPLOY_TIMEOUT = 180.0
 POLL = 1.0
+#: The manifest types a registry may hold for an image (its digest is of the one it holds).
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _IPVS_PROBE = (
     '{ [ -e /proc/net/ip_vs ] || [ -d /sys/module/ip_vs ] || grep -qs "/ip_vs.ko" '
     '"/lib/modules/$(uname -r)/modules.builtin" "/lib/modules/$(uname -r)/modules.dep"; } '
@@ -84,6 +101,48 @@ def _stack_folder(lab: RemoteLab, manager: Node, definition: StackDefinition) ->
             f'on {manager.name}: run lab.require("gluster") first'
         )
     return STATE_DIR
+
+
+def digests_probe(images: Sequence[str]) -> str:
+    """Ask the node's registry for each image's manifest; a line each: image, status, digest.
+
+    Args:
+        images: ``workshop/web:latest`` and the like.
+    """
+    accept = [arg for kind in MANIFEST_TYPES for arg in ("-H", f"Accept: {kind}")]
+    asks = []
+    for image in images:
+        name, _, tag = image.rpartition(":")
+        url = f"http://{REGISTRY}/v2/{name}/manifests/{tag}"
+        out = f"{image} %{{http_code}} %header{{docker-content-digest}}\\n"
+        asks.append(
+            sh("curl", "-sI", "--max-time", "10", "-o", "/dev/null", *accept, "-w", out, url)
+        )
+    return shell_line(*(part for ask in asks for part in (ask, ";")), "true")
+
+
+def parse_digests(text: str) -> dict[str, str]:
+    """Image -> digest, for each image the registry answered with a manifest (HTTP 200)."""
+    digests = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "200" and _DIGEST.fullmatch(parts[2]):
+            digests[parts[0]] = parts[2]
+    return digests
+
+
+def _pinned(
+    lab: RemoteLab, manager: Node, definition: StackDefinition, rec: StepRecorder
+) -> StackDefinition:
+    """The stack with its lab images named by the digests ``manager``'s registry serves."""
+    images = definition.lab_images
+    if not images:
+        return definition
+    digests = parse_digests(check_nodes(lab, digests_probe(images), [manager.name])[manager.name])
+    unpinned = [image for image in images if image not in digests]
+    if unpinned:
+        rec.note(f"not in the registry, deployed by tag: {', '.join(unpinned)}")
+    return definition.pinned(digests)
 
 
 def _check_options(publish: str, resolve_image: str) -> None:
@@ -150,7 +209,7 @@ def stack_deploy(
     name: str | None = None,
     env: Mapping[str, str] | None = None,
     publish: str = "auto",
-    resolve_image: str = "always",
+    resolve_image: str = "never",
     wait: bool = True,
     timeout: float = DEPLOY_TIMEOUT,
     force: bool = False,
@@ -159,8 +218,8 @@ def stack_deploy(
 ) -> StepResult:
     """Deploy a stack (a shipped one by name, or a compose file) and wait for it.
 
-    The real command: ``docker stack deploy -c stack.yml <name>`` on a manager. A stack
-    deployed from the same files and settings is left alone (scaling since is kept).
+    The real command: ``docker stack deploy -c stack.yml <name>`` on a manager, lab
+    images pinned by digest. The same files, settings and digests: left alone.
 
     Args:
         lab: The lab.
@@ -186,6 +245,7 @@ def stack_deploy(
     reader = reader_for(lab, reader)
     manager = active_manager(lab, reader=reader)
     folder = _stack_folder(lab, manager, definition)
+    definition = _pinned(lab, manager, definition, rec)
     mode = publish_mode(lab) if publish == "auto" else publish
     variables = {"SHARED": MOUNT, "REGISTRY": REGISTRY, "PUBLISH_MODE": mode, **(env or {})}
     if not force and _deployed_as_defined(lab, reader, manager, definition, variables, folder):

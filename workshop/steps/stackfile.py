@@ -5,6 +5,10 @@ optionally, a ``files/`` folder that is copied to the shared volume
 (``/mnt/swarm-data/<name>/``) before the stack is deployed. Stack files may use
 ``${SHARED}``, ``${REGISTRY}`` and ``${PUBLISH_MODE}``, filled in at deploy time.
 Everything here is checked on this machine, before the cluster is touched.
+
+Images of the lab registry are named by tag in the files (``${REGISTRY}/workshop/
+web:latest``, easy to read); :meth:`StackDefinition.pinned` gives the text that is
+deployed, where each of them is named by its digest instead.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,12 @@ STACKS_DIR = Path(__file__).resolve().parents[1] / "stacks"
 STACK_FILE = "stack.yml"
 FILES_DIR = "files"
 _STACK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")
+#: An ``image:`` line naming an image of the lab registry by its tag.
+_LAB_IMAGE_LINE = re.compile(
+    r"^(?P<key>[ \t]*image:[ \t]*)(?P<quote>[\"']?)(?P<registry>\$\{REGISTRY\}|127\.0\.0\.1:5000)/"
+    r"(?P<name>[a-z0-9][a-z0-9._/-]*):(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127})(?P=quote)[ \t]*$",
+    re.MULTILINE,
+)
 
 
 def shipped_stacks() -> list[str]:
@@ -57,6 +67,33 @@ class StackDefinition:
     def service_names(self) -> list[str]:
         """Service names in the swarm: ``<stack>_<service>``."""
         return [f"{self.name}_{service}" for service in self.services]
+
+    @property
+    def lab_images(self) -> list[str]:
+        """The lab registry's images the file names by tag (``workshop/web:latest``), once each."""
+        found = (f"{m['name']}:{m['tag']}" for m in _LAB_IMAGE_LINE.finditer(self.text))
+        return list(dict.fromkeys(found))
+
+    def pinned(self, digests: Mapping[str, str]) -> StackDefinition:
+        """This stack with each lab image named by its digest, as it is deployed.
+
+        ``image: ${REGISTRY}/workshop/web:latest`` becomes ``image:
+        ${REGISTRY}/workshop/web@sha256:...``, with the tag it stood for in a comment.
+        A task then runs exactly that image on every node, whatever is pushed as
+        ``latest`` later. An image without a digest in ``digests`` keeps its tag.
+
+        Args:
+            digests: ``workshop/web:latest`` -> ``sha256:...``.
+        """
+
+        def pin(match: re.Match[str]) -> str:
+            image = f"{match['name']}:{match['tag']}"
+            digest = digests.get(image)
+            if digest is None:
+                return match.group(0)
+            return f"{match['key']}{match['registry']}/{match['name']}@{digest}  # {image}"
+
+        return replace(self, text=_LAB_IMAGE_LINE.sub(pin, self.text))
 
     def digest(self, env: Mapping[str, str]) -> str:
         """A digest of everything that goes into a deployment."""

@@ -130,7 +130,7 @@ STATES: tuple[State, ...] = (
     ),
     State(
         "firewall",
-        "cluster ports open to the lab network only",
+        "cluster and published ports open to the lab's nodes only",
         firewall_ok,
         (_step(firewall),),
         ("nftables",),
