@@ -249,6 +249,23 @@ def test_a_half_joined_node_leaves_and_joins_again(recorded, why, monkeypatch):
     ] * 2
 
 
+def test_the_entry_of_a_node_that_left_is_removed_even_while_still_called_ready():
+    # node-2 left and joined again: its old entry stays Ready until heartbeats run out.
+    name = "swarm-left-still-ready"
+    after = recorded_answer(name, "node-2", "docker info", 1)["stdout"]
+    before = {n: recorded_answer(name, n, "docker info")["stdout"] for n in ("node-1", "node-2")}
+    lab, _ = wsrec_lab(
+        [joins_then(after, "node-2")]
+        + [on("docker info", text, nodes=[node]) for node, text in before.items()]
+    )
+    inspect = recorded_answer(name, "node-1", "docker node inspect")["stdout"]
+    reader = StepsRecordedReader(lab, inspect, answers={"swarm join-token -q worker": TOKEN})
+    result = swarm_join(lab, reader=reader)
+    assert result["node-2"].changed
+    removed = [w for w in reader.writes if w[:2] == ["node", "rm"]]
+    assert removed == [["node", "rm", "--force", "ypcjarqo6r4ifmaisyy0mplqr"]]
+
+
 def test_a_pending_node_that_settles_by_itself_is_left_alone(monkeypatch):
     # node-3's engine restarted: `pending` for a moment, then in the swarm again.
     pending = recorded_answer("swarm-stuck-pending", "node-2", "docker info")["stdout"]

@@ -179,12 +179,18 @@ def swarm_join(
 
 
 def _remove_stale(lab: RemoteLab, reader: SwarmReader, rec: StepRecorder) -> None:
-    """Remove `Down` entries left by lab nodes that joined again under a new ID."""
+    """Remove the entries left by lab nodes that joined again under a new ID.
+
+    Every lab node runs and says which ID it has now, so a worker entry under a lab
+    node's name with another ID is stale, even while the managers still call it
+    Ready (a node that left is marked Down only when its heartbeats run out).
+    Manager entries are left alone: removing one needs a demotion first.
+    """
     if any(not n.running for n in lab.nodes):
         return
     current = {m.node_id for m in swarm_members(lab).values()}
     for node in reader.nodes():
-        if node.hostname in lab.names and node.id not in current and node.status == "down":
+        if node.hostname in lab.names and node.id not in current and not node.is_manager:
             reader.docker(["node", "rm", "--force", node.id])
             rec.note(f"removed a stale entry {node.id[:12]} of {node.hostname}")
 
