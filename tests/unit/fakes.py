@@ -933,3 +933,33 @@ class CheckedFakeConnection(FakeConnection):
             self.sftp_timeout = seconds
 
         return _Namespace(get_channel=lambda: _Namespace(settimeout=settimeout))
+
+
+# --- recovery: a two-node lab (the recordings of lab "wsrec") and its swarm record ------
+#: The nodes of the lab the recovery recordings come from (tests/data/steps/README.md).
+WSREC_NODES = (
+    Node("node-1", "manager", "192.168.66.11", SSHEndpoint("127.0.0.1", 2204)),
+    Node("node-2", "worker", "192.168.66.12", SSHEndpoint("127.0.0.1", 2208)),
+)
+
+
+def recorded_answer(name: str, node: str, command_start: str, index: int = 0) -> Recording:
+    """The ``index``-th answer of ``node`` in steps recording ``name`` to a command
+    starting with ``command_start``."""
+    found = [
+        a for a in recording(name) if a["node"] == node and a["command"].startswith(command_start)
+    ]
+    return found[index]
+
+
+class StepsRecordedReader(RecordedReader):
+    """A :class:`RecordedReader` whose swarm record is a ``docker node inspect`` answer
+    kept in a steps recording (``tests/data/steps``)."""
+
+    def __init__(self, lab: RemoteLab, node_inspect: str, **kwargs: Any) -> None:
+        super().__init__(lab, **kwargs)
+        self.node_inspect = node_inspect
+
+    def nodes(self) -> list[SwarmNode]:
+        self.reads.append("nodes")
+        return parse_node_inspect(self.node_inspect)

@@ -217,3 +217,55 @@ def test_secrets_are_masked_in_every_form():
     assert "1awxwuwd" not in str(caught.value) + repr(caught.value)
     # the data itself stays usable: a step reads the token from stdout
     assert results.stdout["node-1"] == TOKEN
+
+
+# --- failures say why: the error first, then the end of what the command said -------
+
+APT_STDOUT = "".join(f"Unpacking package-{i} ...\n" for i in range(30)) + (
+    "E: Sub-process /usr/bin/dpkg returned an error code (1)\n"
+)
+
+
+def test_a_failure_shows_the_end_of_stdout_when_stderr_is_empty():
+    failed = result("node-2", 100, APT_STDOUT, "", command="apt-get install docker.io")
+    summary = failed.summary()
+    assert summary[-1] == "E: Sub-process /usr/bin/dpkg returned an error code (1)"
+    assert summary[0] == "[… 28 earlier lines]"
+    with pytest.raises(CommandFailed) as caught:
+        Results([failed]).raise_for_failures()
+    assert "E: Sub-process /usr/bin/dpkg returned an error code (1)" in str(caught.value)
+
+
+def test_a_connection_lost_mid_command_says_so_first():
+    lost = result(
+        "node-2",
+        None,
+        "Unpacking docker.io (20.10.24+dfsg1-1+deb12u1) ...\n",
+        command="apt-get install docker.io",
+        error="connection lost while the command ran (ssh vagrant@127.0.0.1:2201)",
+        address="192.168.56.12",
+    )
+    assert lost.summary()[0] == (
+        "error: connection lost while the command ran (ssh vagrant@127.0.0.1:2201)"
+    )
+    assert lost.summary()[1].startswith("Unpacking docker.io")
+    with pytest.raises(CommandFailed) as caught:
+        Results([lost, result("node-1")]).raise_for_failures()
+    first, *rest = str(caught.value).splitlines()
+    assert first.startswith("node-2: connection lost while the command ran")
+    assert "workshop up" in first
+    assert (
+        rest[0]
+        == "`apt-get install docker.io` failed on node-2 with no exit code (it did not finish)."
+    )
+    assert "Unpacking docker.io" in "\n".join(rest)
+    assert caught.value.rc is None and caught.value.stdout.startswith("Unpacking")
+
+
+def test_a_timeout_says_so_first_and_keeps_the_output():
+    slow = result("node-2", None, "half done\n", error="timed out after 5 s")
+    with pytest.raises(CommandFailed) as caught:
+        Results([slow]).raise_for_failures()
+    message = str(caught.value)
+    assert message.startswith("node-2: timed out after 5 s.\n") and "half done" in message
+    assert "workshop up" not in message

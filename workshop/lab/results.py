@@ -26,6 +26,9 @@ TEXT_LINES = 3
 HTML_LINES = 10
 #: Longest line shown in ``str(results)``.
 TEXT_WIDTH = 100
+#: How the SSH layer's ``error`` begins when a connection dropped under a command
+#: (the node lost power, rebooted, or stopped answering).
+CONNECTION_LOST = "connection lost"
 
 
 def node_sort_key(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -41,14 +44,26 @@ def node_sort_key(name: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((1, int(part)) if i % 2 else (0, part) for i, part in enumerate(parts))
 
 
+def _cut(line: str, width: int | None) -> str:
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
+
+
 def _first_lines(text: str, count: int | None, width: int | None = None) -> list[str]:
     """The first ``count`` lines (all when None), masked, cut at ``width``."""
     lines = mask_secrets(text).strip("\n").splitlines()
-    shown = lines if count is None else lines[:count]
-    if width is not None:
-        shown = [line if len(line) <= width else line[: width - 1] + "…" for line in shown]
+    shown = [_cut(line, width) for line in (lines if count is None else lines[:count])]
     if count is not None and len(lines) > count:
         shown.append(f"[… {len(lines) - count} more lines]")
+    return shown
+
+
+def _last_lines(text: str, count: int | None, width: int | None = None) -> list[str]:
+    """The last ``count`` lines (all when None; a failing command says why at the end)."""
+    lines = mask_secrets(text).strip("\n").splitlines()
+    kept = lines if count is None else lines[-count:] if count > 0 else []
+    shown = [_cut(line, width) for line in kept]
+    if len(lines) > len(shown):
+        shown.insert(0, f"[… {len(lines) - len(shown)} earlier lines]")
     return shown
 
 
@@ -107,16 +122,29 @@ class RunResult:
         )
         return f"RunResult({fields})"
 
-    def summary(self, lines: int | None = TEXT_LINES, width: int | None = TEXT_WIDTH) -> list[str]:
-        """Return the first lines that tell what happened (masked); all when ``lines`` is None.
+    @property
+    def said(self) -> str:
+        """What the command said: stderr, else stdout (apt prints some errors there)."""
+        return self.stderr if self.stderr.strip() else self.stdout
 
-        Stdout for a success; the error, or stderr (else stdout) for a failure.
+    @property
+    def connection_lost(self) -> bool:
+        """The connection dropped while the command ran (no exit code came back)."""
+        return self.rc is None and (self.error or "").startswith(CONNECTION_LOST)
+
+    def summary(self, lines: int | None = TEXT_LINES, width: int | None = TEXT_WIDTH) -> list[str]:
+        """Return the lines that tell what happened (masked); all when ``lines`` is None.
+
+        A success: the first lines of stdout. A failure: the error first, if any,
+        then the last lines of stderr (else of stdout), where commands say why.
         """
+        if self.succeeded:
+            return _first_lines(self.stdout, lines, width)
         if self.error:
-            return _first_lines(f"error: {self.error}", lines, width)
-        if self.failed and self.stderr.strip():
-            return _first_lines(self.stderr, lines, width)
-        return _first_lines(self.stdout, lines, width)
+            error = [_cut(f"error: {self.error}".splitlines()[0], width)]
+            rest = None if lines is None else lines - 1
+            return error + _last_lines(self.said, rest, width)
+        return _last_lines(self.said, lines, width)
 
     def raise_for_failure(self, failed_nodes: Sequence[str] = ()) -> None:
         """Raise if the command did not succeed.
@@ -126,8 +154,9 @@ class RunResult:
 
         Raises:
             NodeUnreachable: The node could not be reached; the reason is :attr:`error`.
-            CommandFailed: The command exited non-zero, did not finish in time, or an
-                error was recorded.
+            CommandFailed: The command exited non-zero, did not finish (timed out, or
+                the connection was lost), or an error was recorded. The message starts
+                with :attr:`error`, if any, and keeps the tails of stderr and stdout.
         """
         if self.succeeded:
             return
@@ -135,15 +164,23 @@ class RunResult:
             raise NodeUnreachable(
                 self.node, self.address, self.error or "no answer", failed_nodes=failed_nodes
             )
-        raise CommandFailed(
+        failure = CommandFailed(
             self.command,
             self.node,
             self.rc,
             self.stdout,
             self.stderr,
-            hint=self.error,
             failed_nodes=failed_nodes,
         )
+        if self.error:
+            # What went wrong around the command comes first, its output after.
+            first = f"{self.node}: {self.error.rstrip('.')}."
+            if self.connection_lost:
+                first += f" {NodeUnreachable.advice}"
+            failure.hint = self.error
+            failure.message = mask_secrets(f"{first}\n{failure.message}")
+            failure.args = (failure.message,)
+        raise failure
 
 
 class Results(Sequence[RunResult]):

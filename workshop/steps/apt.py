@@ -6,6 +6,12 @@ so that ``workshop down`` removes it. Every node's apt goes through it
 (``Acquire::http::Proxy``): the first node to ask for a package fetches it from the
 mirror named in the node's own sources.list, the others get it from the cache.
 VMs and real hosts keep their own apt setup.
+
+A node that lost power (or whose dpkg was killed) in the middle of an install
+keeps dpkg's journal of the unfinished run, and apt then refuses every install
+("dpkg was interrupted, you must manually run 'dpkg --configure -a'"). Before it
+installs, :func:`apt_install` reads dpkg's own state on each node and finishes
+such a run first (``dpkg --configure -a``, then ``apt-get -f install``).
 """
 
 from __future__ import annotations
@@ -34,8 +40,10 @@ __all__ = [
     "apt_cache",
     "apt_install",
     "cache_address",
+    "dpkg_interrupted",
     "install_packages",
     "missing_packages",
+    "repair_dpkg",
 ]
 
 CACHE_IMAGE = "workshop/apt-cache:latest"
@@ -45,6 +53,34 @@ CACHE_HOST = 250
 PROXY_FILE = "/etc/apt/apt.conf.d/01workshop-proxy"
 #: Seconds an `apt-get update && apt-get install` may take on a node.
 INSTALL_TIMEOUT = 900.0
+#: dpkg's journal: entries named by a number stay there while a run is unfinished
+#: (apt checks the same folder before it says "dpkg was interrupted").
+DPKG_UPDATES = "/var/lib/dpkg/updates"
+#: Separates the journal's listing from ``dpkg --audit`` in :data:`DPKG_STATE`.
+AUDIT_MARK = "--- dpkg --audit ---"
+#: What dpkg says of its own state: its journal, then the packages it left half-done.
+DPKG_STATE = shell_line(
+    sh("ls", "-A", DPKG_UPDATES),
+    "2>/dev/null",
+    ";",
+    sh("echo", AUDIT_MARK),
+    ";",
+    sh("dpkg", "--audit"),
+    "2>/dev/null",
+    "||",
+    "true",
+)
+_APT_ENV = ("env", "DEBIAN_FRONTEND=noninteractive")
+#: Keep the configuration files in place, never ask (nobody answers on a lab node).
+_KEEP_CONFFILES = ("-o", "DPkg::Options::=--force-confdef", "-o", "DPkg::Options::=--force-confold")
+#: Finish dpkg's interrupted run, then let apt fetch and unpack what it left half-done.
+DPKG_REPAIR = shell_line(
+    sh(*_APT_ENV, "dpkg", "--force-confdef", "--force-confold", "--configure", "-a"),
+    "&&",
+    sh(
+        *_APT_ENV, "apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0", *_KEEP_CONFFILES, "-f", "install"
+    ),
+)
 
 
 def cache_address(settings: LabSettings) -> str:
@@ -170,24 +206,67 @@ def missing_packages(
     return missing
 
 
+def dpkg_interrupted(state: str) -> bool:
+    """Whether dpkg's answer to :data:`DPKG_STATE` shows an unfinished run.
+
+    Unfinished: an entry of dpkg's journal (a file named by a number in
+    :data:`DPKG_UPDATES`, what apt checks), or a package ``dpkg --audit`` reports
+    as half-installed, unpacked or half-configured.
+    """
+    journal, _, audit = state.partition(AUDIT_MARK)
+    return any(name.isdigit() for name in journal.split()) or bool(audit.strip())
+
+
+def repair_dpkg(lab: RemoteLab, on: Sequence[str], *, progress: Progress = quiet) -> list[str]:
+    """Finish an install that was cut short (power lost, dpkg killed) on nodes.
+
+    The real commands, where dpkg's state shows an unfinished run::
+
+        sudo dpkg --configure -a
+        sudo apt-get -f install
+
+    Returns:
+        The nodes repaired (none when dpkg was in order everywhere).
+
+    Raises:
+        NodeUnreachable: A node does not answer.
+        CommandFailed: The repair failed (dpkg's and apt's output are in the error).
+    """
+    broken = [
+        node for node, state in check_nodes(lab, DPKG_STATE, on).items() if dpkg_interrupted(state)
+    ]
+    if broken:
+        progress(
+            f"dpkg was interrupted on {', '.join(broken)}: finishing its run first "
+            "(dpkg --configure -a, then apt-get -f install)"
+        )
+        run_checked(lab, DPKG_REPAIR, broken, timeout=INSTALL_TIMEOUT)
+    return broken
+
+
 def apt_install(
     lab: RemoteLab,
     packages: Sequence[str],
     on: Sequence[str],
     *,
     timeout: float = INSTALL_TIMEOUT,
+    progress: Progress = quiet,
 ) -> Results:
     """``apt-get update`` and install packages (no recommends) on nodes, in parallel.
 
+    An install that an earlier run left unfinished is completed first
+    (:func:`repair_dpkg`).
+
     Raises:
         CommandFailed: apt failed on a node (its output is in the error).
+        NodeUnreachable: A node does not answer, or its connection was lost.
     """
-    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    repair_dpkg(lab, on, progress=progress)
     command = shell_line(
-        sh(*env, "apt-get", "-q", "update"),
+        sh(*_APT_ENV, "apt-get", "-q", "update"),
         "&&",
         sh(
-            *env,
+            *_APT_ENV,
             "apt-get",
             "-q",
             "-y",
@@ -218,7 +297,7 @@ def install_packages(
         nodes = [node for node, wanted in missing.items() if wanted]
         rec.say(f"installing {' '.join(need)} on {', '.join(nodes)}")
         apt_cache(lab, progress)
-        apt_install(lab, need, nodes)
+        apt_install(lab, need, nodes, progress=rec.say)
         for node in nodes:
             rec.changed(node, f"installed {' '.join(missing[node])}")
     rec.unchanged(list(missing), f"{' '.join(packages)} already installed")

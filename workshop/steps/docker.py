@@ -100,7 +100,7 @@ def _install(lab: RemoteLab, rec: StepRecorder, source: str, missing: list[str])
     missing_now = missing_packages(lab, _PACKAGES[source], missing)
     need = [name for name, packages in missing_now.items() if packages]
     if need:
-        apt_install(lab, _PACKAGES[source], need, timeout=INSTALL_TIMEOUT)
+        apt_install(lab, _PACKAGES[source], need, timeout=INSTALL_TIMEOUT, progress=rec.say)
     run_checked(lab, sh("systemctl", "enable", "--now", "docker.service"), missing, timeout=120)
     after = docker_versions(lab, missing)
     for name in missing:

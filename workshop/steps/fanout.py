@@ -32,8 +32,10 @@ def run_checked(
     """Run a command on nodes in parallel and raise for the first failure.
 
     Raises:
-        CommandFailed: A node answered with a non-zero exit code.
-        NodeUnreachable: A node could not be reached, or the command timed out.
+        CommandFailed: A node answered with a non-zero exit code, or the command did
+            not finish in time (the message keeps its stderr and stdout).
+        NodeUnreachable: A node could not be reached, or the connection was lost while
+            the command ran (the message says so first).
     """
     return lab.run(command, on=on, sudo=sudo, timeout=timeout, stdin=stdin).raise_for_failures()
 

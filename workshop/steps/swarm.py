@@ -3,8 +3,12 @@
 ``swarm_init`` runs ``docker swarm init --advertise-addr <lab address>`` on the first
 manager; ``swarm_join`` reads the join tokens from a manager and joins the other
 nodes: managers one at a time (each must be reachable before the next joins, so the
-Raft group never loses quorum), workers all at once. A token is passed to the node
-on standard input, never on a command line, and every text the kit shows masks it.
+Raft group never loses quorum), workers all at once.
+
+A join does what ``docker swarm join --token <token> <manager>:2377`` does, through
+the node's own Docker API with the token on standard input, so that it never
+appears in a process list (:mod:`workshop.steps.joining`); every text the kit
+shows masks it. A node stuck half-way into a swarm leaves and joins again.
 
 Whether a node is in the swarm is what the node says of itself (``docker info``);
 roles, readiness and the leader are read from the swarm's record through
@@ -13,17 +17,23 @@ roles, readiness and the leader are read from the swarm's record through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
-from workshop.lab import Node, Results
+from workshop.errors import NodeUnreachable, NotConverged, WorkshopError
+from workshop.lab import Node
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
-from workshop.secrets import mask_secrets
 from workshop.steps.commands import sh
 from workshop.steps.fanout import run_checked
+from workshop.steps.joining import (
+    JOIN_TIMEOUT,
+    SWARM_PORT,
+    JoinToken,
+    join_nodes,
+    join_token,
+    leave_stuck,
+    stuck_nodes,
+)
 from workshop.steps.members import (
     REACHABLE_TIMEOUT,
     answering_manager,
@@ -54,35 +64,6 @@ __all__ = [
     "swarm_wait",
 ]
 
-SWARM_PORT = 2377
-JOIN_TIMEOUT = 120.0
-ROLES = ("manager", "worker")
-
-
-@dataclass(frozen=True)
-class JoinToken:
-    """A swarm join token: usable by the kit, masked whenever it is shown.
-
-    Attributes:
-        role: ``manager`` or ``worker``.
-        manager: Address and port of the manager that gave it (``host:2377``).
-    """
-
-    role: str
-    manager: str
-    _token: str
-
-    @property
-    def secret(self) -> str:
-        """The full token. Pass it on, never print it."""
-        return self._token
-
-    def __str__(self) -> str:
-        return mask_secrets(self._token)
-
-    def __repr__(self) -> str:
-        return f"JoinToken(role={self.role!r}, manager={self.manager!r}, token={self!s})"
-
 
 def _running(lab: RemoteLab) -> list[str]:
     return [n.name for n in lab.nodes if n.running]
@@ -98,24 +79,6 @@ def active_manager(lab: RemoteLab, *, reader: SwarmReader | None = None) -> Node
     with swarm_needed():
         reader.nodes()
     return lab.node(answering_manager(reader))
-
-
-def join_token(lab: RemoteLab, role: str, *, reader: SwarmReader | None = None) -> JoinToken:
-    """The join token for ``role``, read from a manager (shown masked).
-
-    The real command: ``docker swarm join-token -q worker``.
-
-    Raises:
-        UsageError: ``role`` is not manager or worker.
-        NotReady: No node is a manager yet (create the swarm first).
-    """
-    if role not in ROLES:
-        raise UsageError.choice("swarm role", role, ROLES)
-    reader = reader_for(lab, reader)
-    wait_leader(lab, reader)
-    token = reader.docker(["swarm", "join-token", "-q", role]).strip()
-    manager = lab.node(answering_manager(reader))
-    return JoinToken(role, f"{manager.address}:{SWARM_PORT}", token)
 
 
 def swarm_init(
@@ -162,22 +125,6 @@ def swarm_init(
     return rec.result()
 
 
-def _join(lab: RemoteLab, nodes: Sequence[Node], token: JoinToken) -> None:
-    """Join nodes at once, each with the token on stdin (never on the command line)."""
-
-    def join_one(node: Node) -> Results:
-        command = 'read -r token && exec docker swarm join --token "$token" ' + sh(
-            "--advertise-addr", node.address, token.manager
-        )
-        return lab.run(
-            command, on=[node.name], sudo=True, timeout=JOIN_TIMEOUT, stdin=token.secret + "\n"
-        )
-
-    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-        for results in pool.map(join_one, nodes):
-            results.raise_for_failures()
-
-
 def _already_in(rec: StepRecorder, lab: RemoteLab, members: dict[str, SwarmInfo]) -> None:
     """Record the nodes that were in the swarm already, with their role."""
     for name, member in members.items():
@@ -195,48 +142,55 @@ def swarm_join(
     """Join every running node that is not in the swarm yet, with the lab's role.
 
     The real commands: ``docker swarm join-token -q manager`` on a manager, then
-    ``docker swarm join --token <token> <manager>:2377`` on the node. A node already
-    in the swarm is left as it is, in whatever role (``swarm_roles`` sets roles).
+    ``docker swarm join --token <token> <manager>:2377`` on the node, which the kit
+    sends to the node's Docker API with the token on stdin (see the module). A node
+    already in the swarm is left as it is, in whatever role (``swarm_roles`` sets
+    roles); a node stuck half-way leaves first (``docker swarm leave --force``).
 
     Raises:
         NotReady: No node is a swarm manager yet (run ``swarm_init`` first).
+        CommandFailed: A node's engine refused to join (its reason is in the message).
     """
     rec = StepRecorder("swarm_join", progress)
     running = [n for n in lab.nodes if n.running]
     members = swarm_members(lab, [n.name for n in running])
-    outside = [n for n in running if not members[n.name].active]
+    reader = reader_for(lab, reader)
+    stuck = stuck_nodes(members, reader)
+    outside = [n for n in running if not members[n.name].active or n.name in stuck]
     if not outside:
         _already_in(rec, lab, members)
         return rec.result()
-    reader = reader_for(lab, reader)
     wait_leader(lab, reader, members, progress)
+    if stuck:
+        stuck = leave_stuck(lab, rec, reader, members)
+        outside = [n for n in running if not members[n.name].active or n.name in stuck]
     managers = [n for n in outside if n.is_manager]
     workers = [n for n in outside if not n.is_manager]
     if managers:
         token = join_token(lab, "manager", reader=reader)
         for node in managers:  # one at a time: quorum stays intact
-            rec.say(f"{node.name} joins as a manager")
-            _join(lab, [node], token)
-            node_id = swarm_members(lab, [node.name])[node.name].node_id
-            wait_reachable(reader, node_id, REACHABLE_TIMEOUT)
-            rec.changed(node.name, f"joined as a manager via {token.manager}")
+            joined = join_nodes(lab, rec, [node], token, stuck)
+            wait_reachable(reader, joined[node.name].node_id, REACHABLE_TIMEOUT)
     if workers:
-        token = join_token(lab, "worker", reader=reader)
-        rec.say(f"{', '.join(n.name for n in workers)} join as workers")
-        _join(lab, workers, token)
-        rec.changed([n.name for n in workers], f"joined as a worker via {token.manager}")
+        join_nodes(lab, rec, workers, join_token(lab, "worker", reader=reader), stuck)
     _remove_stale(lab, reader, rec)
-    _already_in(rec, lab, members)
+    _already_in(rec, lab, {k: v for k, v in members.items() if k not in stuck})
     return rec.result()
 
 
 def _remove_stale(lab: RemoteLab, reader: SwarmReader, rec: StepRecorder) -> None:
-    """Remove `Down` entries left by lab nodes that joined again under a new ID."""
+    """Remove the entries left by lab nodes that joined again under a new ID.
+
+    Every lab node runs and says which ID it has now, so a worker entry under a lab
+    node's name with another ID is stale, even while the managers still call it
+    Ready (a node that left is marked Down only when its heartbeats run out).
+    Manager entries are left alone: removing one needs a demotion first.
+    """
     if any(not n.running for n in lab.nodes):
         return
     current = {m.node_id for m in swarm_members(lab).values()}
     for node in reader.nodes():
-        if node.hostname in lab.names and node.id not in current and node.status == "down":
+        if node.hostname in lab.names and node.id not in current and not node.is_manager:
             reader.docker(["node", "rm", "--force", node.id])
             rec.note(f"removed a stale entry {node.id[:12]} of {node.hostname}")
 
