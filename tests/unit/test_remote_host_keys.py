@@ -98,7 +98,7 @@ def test_a_changed_key_is_refused_as_a_possible_man_in_the_middle(key_file, tmp_
             Remote().put_text(node, "x", "/etc/x")
         result = Remote().run_one(node, "true")
     message = str(info.value)
-    assert "differs from the one recorded for it" in message
+    assert "changed SSH host key: not the one recorded for it" in message
     assert f"it offered {fingerprint(rsa_key())}, {path} records {fingerprint(old)}" in message
     assert "man in the middle" in message and "re-installed" in message
     assert f"ssh-keygen -R 'node-1' -f {path}" in message and "workshop trust node-1" in message
