@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from workshop import Lab, NodeUnreachable, UnknownNode
+from workshop.lab.hostkeys import load_known_hosts
 from workshop.lab.runtime import lab_objects
 from workshop.lab.vagrant import VagrantSource
 from workshop.lab.vagrant_parse import parse_ssh_config
@@ -171,6 +172,20 @@ def test_inventory_from_the_labs_own_ssh_config(lab: Lab, tmp_path: Path) -> Non
     config = lab.source.vagrant(["ssh-config"])  # type: ignore[attr-defined]
     inventory = tmp_path / "inventory.ssh"
     inventory.write_text(config)
+    # Vagrant's config turns host-key checking off; the kit checks anyway.
+    unknown = Lab.from_inventory(inventory).run("hostname", on="node-1")
+    assert unknown.failed and "workshop trust node-1" in str(unknown["node-1"].error)
+    # With the keys the lab recorded, filed under the config's [host]:port.
+    known = tmp_path / "known_hosts"
+    recorded = load_known_hosts(Path(str(lab.node("node-1").ssh.known_hosts)))
+    known.write_text(
+        "".join(
+            f"[{n.ssh.host}]:{n.ssh.port} {key.get_name()} {key.get_base64()}\n"
+            for n in lab.nodes
+            for key in (recorded.lookup(n.name) or {}).values()
+        )
+    )
+    inventory.write_text(config.replace("  HostName ", f"  # known_hosts: {known}\n  HostName "))
     real = Lab.from_inventory(inventory)
     assert real.names == NAMES
     assert [n.name for n in real.managers] == ["node-1", "node-2"]
