@@ -99,3 +99,11 @@ def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
         known_hosts=str(source.host_keys.path),
         host_key_alias="node-3",
     )
+
+
+def test_a_docker_object_gone_under_vagrant_up_is_worth_one_more_try() -> None:
+    race = (DATA / "stderr-up-no-such-object.txt").read_text()
+    assert vagrant._docker_race(race)
+    # A lock, or any other refusal, is not that race.
+    assert not vagrant._docker_race(LOCKED)
+    assert not vagrant._docker_race("The provider 'docker' could not be found.")

@@ -299,14 +299,19 @@ class VagrantSource:
                 project=self.project_dir,
                 replace=self.replace,
             )
-        try:
-            self.up(progress=progress)
-            self._repair_addresses(progress)
-        except WorkshopError:
-            if not existed:
+        for attempt in (1, 2):
+            try:
+                self.up(progress=progress)
+                self._repair_addresses(progress)
+                break
+            except WorkshopError as exc:
+                if existed:
+                    raise
                 progress("`vagrant up` failed: removing what it created")
                 self.remove(progress)
-            raise
+                if attempt == 2 or not _docker_race(str(exc)):
+                    raise
+                progress("Docker lost track of an object Vagrant had just made: one more try")
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -350,6 +355,16 @@ _LOCKED = (
     "machine because it is locked",
     "another process is already executing an action on the machine",
 )
+
+
+def _docker_race(output: str) -> bool:
+    """Whether `vagrant up` failed on an object Docker had just removed or not made yet.
+
+    Right after leftovers go (or while another lab's machines come and go), the docker
+    provider now and then inspects a container or network that is gone: "No such
+    object", "network ... not found". A second `up` on a clean slate works.
+    """
+    return "No such object" in output or ("network" in output and "not found" in output)
 
 
 def _machine_locked(output: str) -> bool:
