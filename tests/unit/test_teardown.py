@@ -94,7 +94,7 @@ def test_everything_of_the_kit_is_removed_in_order() -> None:
     assert remote.changes(r"^rm -rf /data/bricks/swarm-data ") == NAMES
     assert remote.changes(r"nft delete table inet workshop_firewall") == NAMES
     assert remote.changes(r"systemctl disable --now workshop-firewall\.service") == NAMES
-    assert remote.changes(r"^docker image rm --force ") == NAMES
+    assert remote.changes(r"docker image rm --force \"\$id\"") == NAMES
     order = [command for _, command in remote.unrecorded]
 
     def first(pattern: str) -> int:
@@ -216,3 +216,47 @@ def test_keep_cache_keeps_the_labs_package_cache(monkeypatch, capsys, tmp_path) 
     asked.clear()
     assert workshop(monkeypatch, capsys, env, "down")[0] == 0
     assert asked == ["remove"]  # without the option: everything goes
+
+
+FAKE_DOCKER = """#!/bin/sh
+# docker image inspect|rm on a folder of image files; 'parent' has a child 'child'.
+store=$(dirname "$0")/images
+[ "$2" = inspect ] && { [ -e "$store/$3" ]; exit $?; }
+shift 3
+status=0
+for id in "$@"; do
+  if [ "$id" = parent ] && [ -e "$store/child" ]; then
+    echo "conflict: unable to delete parent - image has dependent child images" >&2
+    status=1
+  else
+    rm -f "$store/$id"
+  fi
+done
+exit $status
+"""
+
+
+def test_images_go_children_first_whatever_the_order(tmp_path):
+    import os
+    import subprocess
+
+    from workshop.steps.teardown import _image_rm_line
+
+    (tmp_path / "images").mkdir()
+    for image in ("parent", "child", "other"):
+        (tmp_path / "images" / image).touch()
+    docker = tmp_path / "docker"
+    docker.write_text(FAKE_DOCKER)
+    docker.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    line = _image_rm_line(("parent", "other", "child"))
+    done = subprocess.run(["sh", "-c", line], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert list((tmp_path / "images").iterdir()) == []
+    # A single `docker image rm` of the same list fails as it did on the lab.
+    (tmp_path / "images" / "parent").touch()
+    (tmp_path / "images" / "child").touch()
+    once = subprocess.run(
+        ["sh", "-c", "docker image rm --force parent child"], env=env, capture_output=True
+    )
+    assert once.returncode == 1

@@ -259,9 +259,26 @@ def _remove_units_and_files(
 def _remove_images(lab: RemoteLab, rec: StepRecorder, left: dict[str, NodeLeftovers]) -> None:
     for node, here in left.items():
         if here.images:
-            command = sh("docker", "image", "rm", "--force", *here.images)
-            run_checked(lab, command, [node], timeout=120)
+            run_checked(lab, _image_rm_line(here.images), [node], timeout=120)
             _done(rec, node, f"removed {len(here.images)} image(s) the kit loaded")
+
+
+def _image_rm_line(images: tuple[str, ...]) -> str:
+    """``docker image rm --force`` of ``images``, children before their parents.
+
+    An image built on a lab image (chapter 06's ``greeting``) carries the lab image's
+    label too, and the lab image cannot go while it is there ("image has dependent
+    child images"). Each pass removes what it can; a last ``rm`` of what is left
+    reports why.
+    """
+    ids = " ".join(sh(image) for image in images)
+    return (
+        f"left='{ids}'; for pass in 1 2 3 4 5; do again=''; for id in $left; do "
+        'docker image inspect "$id" >/dev/null 2>&1 || continue; '
+        'docker image rm --force "$id" >/dev/null 2>&1 || again="$again $id"; done; '
+        'left=$again; [ -z "$left" ] && break; done; '
+        '[ -z "$left" ] || docker image rm --force $left'
+    )
 
 
 def teardown(
