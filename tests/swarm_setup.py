@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -170,3 +172,22 @@ def lab_env(name: str, subnet: str) -> Iterator[None]:
 def swarm_lab_env() -> dict[str, str]:
     """Environment variables that make ``Lab.connect()`` find the swarm lab."""
     return {"WORKSHOP_LAB": LAB_NAME, "WORKSHOP_SUBNET": LAB_SUBNET, "WORKSHOP_HOME": str(ROOT)}
+
+
+def workshop_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ``workshop ARGS`` as a user would, from the kit's folder.
+
+    ``env`` is the whole environment of the command (default: this process's).
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "workshop.cli", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import paramiko
 import pytest
 
+from tests.swarm_setup import workshop_cli as run_workshop
 from workshop import Lab
 from workshop.lab import VagrantSource
 from workshop.lab.hostkeys import add_host_key, load_known_hosts, parse_public_keys
@@ -28,16 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def workshop_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """The `workshop` command, with ``env`` added to this process's environment."""
+    return run_workshop(*args, env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def keyscan(host: str, port: int) -> set[str]:

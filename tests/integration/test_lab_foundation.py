@@ -7,12 +7,12 @@ the inventory path, the CLI, leftovers of an interrupted run, and `down` last.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import docker
 import pytest
 
+from tests.swarm_setup import workshop_cli
 from workshop import Lab, NodeUnreachable, UnknownNode
 from workshop.lab.hostkeys import load_known_hosts
 from workshop.lab.runtime import lab_objects
@@ -23,17 +23,6 @@ pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["node-1", "node-2", "node-3"]
-
-
-def workshop_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

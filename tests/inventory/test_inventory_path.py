@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.swarm_setup import workshop_cli
 from workshop.settings import LabSettings
 
 pytestmark = pytest.mark.lab
@@ -89,15 +90,7 @@ def _node_containers(lab: str) -> dict[str, str]:
 
 def workshop(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run the `workshop` command as a user would, from the kit's folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "workshop.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return workshop_cli(*args, env=env, timeout=timeout)
 
 
 def _timed(stage: str, started: float) -> None:
