@@ -28,11 +28,14 @@ __all__ = [
     "UsageError",
     "WorkshopError",
     "command_text",
+    "head_and_tail",
     "tail",
 ]
 
 #: How many lines of stdout/stderr an error message keeps (the last ones).
 TAIL_LINES = 20
+#: How many first lines a host tool's error keeps besides the last ones.
+HEAD_LINES = 8
 
 
 def command_text(command: str | Sequence[str]) -> str:
@@ -63,6 +66,27 @@ def tail(text: str, lines: int = TAIL_LINES) -> str:
         return "\n".join(kept)
     omitted = len(kept) - lines
     return "\n".join([f"[… {omitted} earlier lines omitted]", *kept[-lines:]])
+
+
+def head_and_tail(text: str, head: int = HEAD_LINES, lines: int = TAIL_LINES) -> str:
+    """Return the first ``head`` and the last ``lines`` lines of ``text``.
+
+    A host tool's error names its cause at the top (Vagrant's "Command: ... Stderr:
+    ...") and may end with pages of data (the JSON it was given): both ends are kept.
+
+    Args:
+        text: Command output.
+        head: How many lines to keep from the start.
+        lines: How many lines to keep from the end.
+
+    Returns:
+        The trimmed text, without a trailing newline.
+    """
+    kept = text.rstrip("\n").splitlines()
+    if len(kept) <= head + lines:
+        return "\n".join(kept)
+    omitted = len(kept) - head - lines
+    return "\n".join([*kept[:head], f"[… {omitted} lines omitted]", *kept[-lines:]])
 
 
 def _indent(text: str) -> str:
@@ -319,7 +343,7 @@ class ProviderError(WorkshopError):
         status = f"exit code {rc}" if rc is not None else "no exit code (it did not finish)"
         parts = [f"`{self.command}` failed on this host with {status}."]
         if self.stderr.strip():
-            parts.append(f"stderr:\n{_indent(tail(self.stderr))}")
+            parts.append(f"stderr:\n{_indent(head_and_tail(self.stderr))}")
         if hint:
             parts.append(hint)
         super().__init__("\n".join(parts))

@@ -25,6 +25,7 @@ from workshop.errors import (
     UploadFailed,
     UsageError,
     WorkshopError,
+    head_and_tail,
     tail,
 )
 from workshop.images import START_ENGINE, build_image, engine_client, engine_errors, ensure_base
@@ -104,6 +105,17 @@ def test_command_failed_trims_long_output():
     assert "line 81\n" in message and message.endswith("line 100")
     assert tail("a\nb\nc\n", 2) == "[… 1 earlier lines omitted]\nb\nc"
     assert tail("a\nb\n", 2) == "a\nb"
+
+
+def test_a_host_command_error_keeps_the_cause_at_the_top_and_the_end():
+    stderr = "Command: docker network inspect\nStderr: network x not found\n" + "\n".join(
+        f"json {i}" for i in range(100)
+    )
+    message = str(ProviderError(["vagrant", "up"], 1, stderr))
+    assert "Stderr: network x not found" in message and message.endswith("json 99")
+    assert "[… 74 lines omitted]" in message and "json 50\n" not in message
+    assert head_and_tail("a\nb\nc\nd\n", 1, 1) == "a\n[… 2 lines omitted]\nd"
+    assert head_and_tail("a\nb\n", 1, 1) == "a\nb"
 
 
 def test_secrets_are_masked_in_messages_reprs_and_attributes():

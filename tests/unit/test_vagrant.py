@@ -104,6 +104,58 @@ def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
 def test_a_docker_object_gone_under_vagrant_up_is_worth_one_more_try() -> None:
     race = (DATA / "stderr-up-no-such-object.txt").read_text()
     assert vagrant._docker_race(race)
+    # Vagrant lists every network, then inspects them all: one removed in between.
+    gone = (DATA / "stderr-up-network-gone.txt").read_text()
+    assert vagrant._docker_race(gone)
+    # The cause is in the message too, above the pages of JSON that follow it.
+    message = str(ProviderError(["vagrant", "up"], 1, gone))
+    assert "network wsgone not found" in message and "lines omitted" in message
     # A lock, or any other refusal, is not that race.
     assert not vagrant._docker_race(LOCKED)
     assert not vagrant._docker_race("The provider 'docker' could not be found.")
+
+
+class _Recorder:
+    def record(self, *_: object, **__: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("failures", "tries"), [(1, 2), (2, 3)])
+def test_up_tries_again_when_docker_loses_a_network_under_vagrant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failures: int, tries: int
+) -> None:
+    gone = (DATA / "stderr-up-network-gone.txt").read_text()
+    source = FakeVagrantSource(tmp_path, settings=LabSettings(provider="libvirt"))
+    calls: list[str] = []
+
+    def up(**_: object) -> None:
+        calls.append("up")
+        if calls.count("up") <= failures:
+            raise ProviderError(["vagrant", "up"], 1, gone)
+
+    monkeypatch.setattr(source, "up", up)
+    monkeypatch.setattr(source, "remove", lambda *_: calls.append("remove"))
+    monkeypatch.setattr(source, "_repair_addresses", lambda *_: None)
+    monkeypatch.setattr(VagrantSource, "host_keys", property(lambda _: _Recorder()))
+    source.create()
+    assert calls.count("up") == tries and calls.count("remove") == failures
+
+
+def test_up_gives_up_after_its_tries_and_on_any_other_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = (DATA / "stderr-up-network-gone.txt").read_text()
+    other = "The provider 'docker' could not be found."
+    for stderr, tries in ((gone, vagrant.UP_TRIES), (other, 1)):
+        source = FakeVagrantSource(tmp_path, settings=LabSettings(provider="libvirt"))
+        calls: list[str] = []
+
+        def up(stderr: str = stderr, calls: list[str] = calls, **_: object) -> None:
+            calls.append("up")
+            raise ProviderError(["vagrant", "up"], 1, stderr)
+
+        monkeypatch.setattr(source, "up", up)
+        monkeypatch.setattr(source, "remove", lambda *_: None)
+        with pytest.raises(ProviderError):
+            source.create()
+        assert calls.count("up") == tries

@@ -14,6 +14,7 @@ done.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -55,6 +56,9 @@ ENGINE_TIMEOUT = 30
 #: Seconds to wait before each new try of a command that Vagrant refused because
 #: another Vagrant process held a machine's lock: six tries, 59 s of waiting at most.
 LOCK_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 30.0)
+
+#: How many times `workshop up` runs `vagrant up` when Docker loses an object under it.
+UP_TRIES = 3
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
 DEFAULT_LAB = "workshop"
@@ -299,19 +303,20 @@ class VagrantSource:
                 project=self.project_dir,
                 replace=self.replace,
             )
-        for attempt in (1, 2):
+        for attempt in range(1, UP_TRIES + 1):
             try:
                 self.up(progress=progress)
                 self._repair_addresses(progress)
                 break
             except WorkshopError as exc:
-                if existed:
+                output = exc.stderr if isinstance(exc, ProviderError) else str(exc)
+                again = attempt < UP_TRIES and _docker_race(output)
+                if not existed:
+                    progress("`vagrant up` failed: removing what it created")
+                    self.remove(progress)
+                if not again:
                     raise
-                progress("`vagrant up` failed: removing what it created")
-                self.remove(progress)
-                if attempt == 2 or not _docker_race(str(exc)):
-                    raise
-                progress("Docker lost track of an object Vagrant had just made: one more try")
+                progress("Docker lost track of an object Vagrant had just used: one more try")
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -355,16 +360,20 @@ _LOCKED = (
     "machine because it is locked",
     "another process is already executing an action on the machine",
 )
+#: What Docker says when Vagrant inspects an object removed a moment before.
+_RACE = re.compile(r"No such (object|network|container)|network \S+ not found")
 
 
 def _docker_race(output: str) -> bool:
     """Whether `vagrant up` failed on an object Docker had just removed or not made yet.
 
-    Right after leftovers go (or while another lab's machines come and go), the docker
-    provider now and then inspects a container or network that is gone: "No such
-    object", "network ... not found". A second `up` on a clean slate works.
+    Right after leftovers go, or while another lab's machines and networks come and
+    go, the docker provider now and then inspects a container or network that is
+    gone: it lists every network, then inspects them all ("network ... not found"),
+    or inspects a container it just made ("No such object"). Another `up` on a
+    clean slate works.
     """
-    return "No such object" in output or ("network" in output and "not found" in output)
+    return _RACE.search(output) is not None
 
 
 def _machine_locked(output: str) -> bool:
