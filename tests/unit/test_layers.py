@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("workshop.steps",),
     ("workshop.checks", "workshop.dashboard", "workshop.faults"),
     ("workshop.facade",),
-    ("workshop.cli", "workshop.bench", "workshop.dashboard.bench"),
+    ("workshop.cli", "workshop.bench", "workshop.dashboard.bench", "workshop.grading"),
 )
 
 

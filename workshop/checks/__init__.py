@@ -107,3 +107,7 @@ __all__ = [
     "tasks_kept",
     "wait_until",
 ]
+
+from workshop.checks.labs import LAB_CHECKS, lab_03, lab_04, lab_05
+
+__all__ += ["LAB_CHECKS", "lab_03", "lab_04", "lab_05"]
