@@ -142,7 +142,7 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from workshop import grading
+    import workshop.grading as grading
 
     if args.class_file:
         learners, named = grading.load_class(args.class_file)

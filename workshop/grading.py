@@ -200,18 +200,30 @@ class ClassRow:
     error: str = ""
 
 
+def _unanswered(lab: RemoteLab) -> str:
+    """Why the lab cannot be graded (its nodes do not all answer), or ""."""
+    lab.ensure_nodes()
+    silent = [r for r in lab.run("true", timeout=15) if r.failed]
+    return "; ".join(f"{r.node}: {r.error or f'exit {r.rc}'}" for r in silent)
+
+
 def _grade_learner(
-    learner: Learner, labs: Sequence[str], checks: Mapping[str, LabCheck]
+    learner: Learner,
+    labs: Sequence[str],
+    checks: Mapping[str, LabCheck],
+    connect: Callable[[Learner], RemoteLab] | None,
 ) -> ClassRow:
     try:
-        lab = learner.connect()
+        lab = connect(learner) if connect else learner.connect()
         try:
-            lab.ensure_nodes()
-            rows = grade_lab(lab, labs, checks)
+            error = _unanswered(lab)
+            rows = [] if error else grade_lab(lab, labs, checks)
         finally:
             lab.close()
     except WorkshopError as exc:
-        return ClassRow(learner.name, 0, len(labs), error=str(exc).splitlines()[0])
+        error = str(exc).splitlines()[0]
+    if error:
+        return ClassRow(learner.name, 0, len(labs), error=error)
     failed = [r for r in rows if not r.passed]
     passed = sum(1 for name in labs if not any(r.lab == name for r in failed))
     first = failed[0] if failed else None
@@ -226,11 +238,17 @@ def grade_class(
     *,
     jobs: int = 4,
     checks: Mapping[str, LabCheck] = LAB_CHECKS,
+    connect: Callable[[Learner], RemoteLab] | None = None,
 ) -> list[ClassRow]:
-    """Grade every learner's lab, ``jobs`` at a time; one row each, in the file's order."""
+    """Grade every learner's lab, ``jobs`` at a time; one row each, in the file's order.
+
+    A lab that cannot be reached (no machines, a node that does not answer) is a row
+    with the error; the others are graded all the same. ``connect`` makes a learner's
+    lab (default: :meth:`Learner.connect`).
+    """
     workers = max(1, min(jobs, MAX_JOBS, len(learners) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda learner: _grade_learner(learner, labs, checks), learners))
+        return list(pool.map(lambda one: _grade_learner(one, labs, checks, connect), learners))
 
 
 def class_table(rows: Sequence[ClassRow]) -> str:
