@@ -13,7 +13,8 @@ import pytest
 
 from tests.unit.fakes import down, on, swarm_lab, swarm_recording
 from workshop import cli, grading
-from workshop.checks.labs import LAB_CHECKS, lab_03, lab_03_parts, lab_04_parts
+from workshop.checks import LAB_CHECKS
+from workshop.checks.labs import lab_03, lab_03_parts, lab_04_parts
 from workshop.errors import NodeUnreachable, UsageError
 from workshop.facade import Lab
 from workshop.swarm.parse import parse_node_inspect, parse_service_ls

@@ -4,10 +4,11 @@ Each ``lab_XX(lab)`` reads the lab's real state and returns a combined
 :class:`CheckResult` whose details are the task's parts, each failing with its own
 hint (the docker or gluster command first). A lab that cannot be read (no swarm, a
 node off) fails every part it could not see, with that part's hint: a check never
-raises for the lab's sake. :data:`LAB_CHECKS` names them for ``workshop grade``.
+raises for the lab's sake. ``workshop.checks.LAB_CHECKS`` names them for ``workshop grade``;
+the stack labs (07, 08) are in :mod:`~workshop.checks.labs_stacks`.
 
-The decisions are pure functions of what was read (``lab_03_parts``,
-``lab_04_parts``), so they are unit-tested on outputs recorded from the real lab.
+The swarm labs' decisions are pure functions of what was read (``lab_03_parts``...),
+unit-tested on outputs recorded from the real lab.
 """
 
 from __future__ import annotations
@@ -23,17 +24,16 @@ from workshop.steps.gluster import gluster_mounts, gluster_volume_info, unmounte
 from workshop.swarm import Service, SwarmNode, SwarmReader
 
 __all__ = [
-    "LAB03_MANAGERS",
-    "LAB04_REPLICAS",
-    "LAB04_SERVICE",
-    "LAB05_MOUNT",
-    "LAB05_VOLUME",
-    "LAB_CHECKS",
+    "Part",
+    "check_parts",
     "lab_03",
     "lab_03_parts",
     "lab_04",
     "lab_04_parts",
     "lab_05",
+    "lab_09",
+    "lab_09_parts",
+    "verdict",
 ]
 
 LAB03_MANAGERS = 3
@@ -49,7 +49,7 @@ LAB05_OFF = "node-3"
 Part = tuple[str, str]  # (name, hint)
 
 
-def _verdict(part: Part, problem: str, ok: str) -> CheckResult:
+def verdict(part: Part, problem: str, ok: str) -> CheckResult:
     """A part passes when there is no ``problem``; else it fails with the part's hint."""
     name, hint = part
     if problem:
@@ -57,10 +57,36 @@ def _verdict(part: Part, problem: str, ok: str) -> CheckResult:
     return CheckResult(name, True, ok)
 
 
+def _join(*problems: object) -> str:
+    """The problems found (falsy ones skipped), as one message."""
+    return "; ".join(str(p) for p in problems if p)
+
+
 def _unreadable(title: str, parts: Sequence[Part], exc: WorkshopError) -> CheckResult:
     """Every part failed: the lab could not be read (each keeps its own hint)."""
     said = f"could not check: {str(exc).splitlines()[0]}"
     return check_all(title, [CheckResult(name, False, said, hint) for name, hint in parts])
+
+
+def _service_view(
+    lab: RemoteLab, name: str
+) -> tuple[list[SwarmNode], Service | None, dict[str, int]]:
+    """The swarm's nodes, the service ``name`` (or None) and its running tasks per node."""
+    reader = SwarmReader(lab)
+    nodes = reader.nodes()
+    service = next((s for s in reader.services() if s.name == name), None)
+    return nodes, service, dict(reader.replica_distribution(name)) if service else {}
+
+
+def _strength(service: Service | None, name: str, replicas: int) -> str:
+    """What keeps ``service`` from running ``replicas`` replicated tasks, or ""."""
+    if service is None:
+        return f"there is no service {name!r}"
+    if service.mode != "replicated" or service.replicas_desired != replicas:
+        return f"{service.mode} service, {service.replicas_desired} replicas wanted"
+    if not service.converged:
+        return f"only {service.replicas_running} of {replicas} tasks are running"
+    return ""
 
 
 # --- lab 03: a swarm of three managers -------------------------------------------
@@ -89,13 +115,9 @@ def lab_03_parts(nodes: Sequence[SwarmNode], names: Sequence[str]) -> list[Check
     in_swarm = {n.hostname for n in nodes}
     outside = [name for name in names if name not in in_swarm]
     not_ready = [f"{n.hostname} ({n.status})" for n in nodes if n.status != "ready"]
-    members = "; ".join(
-        p
-        for p in (
-            outside and f"not in the swarm: {name_list(outside)}",
-            not_ready and f"not ready: {', '.join(not_ready)}",
-        )
-        if p
+    members = _join(
+        outside and f"not in the swarm: {name_list(outside)}",
+        not_ready and f"not ready: {', '.join(not_ready)}",
     )
     managers = [n for n in nodes if n.is_manager]
     workers = [n.hostname for n in nodes if not n.is_manager]
@@ -104,15 +126,15 @@ def lab_03_parts(nodes: Sequence[SwarmNode], names: Sequence[str]) -> list[Check
         roles = f"{len(managers)} managers; workers: {name_list(workers)}"
     leaders = [n.hostname for n in managers if n.is_leader]
     lost = [n.hostname for n in managers if not n.is_reachable_manager]
-    quorum = "no leader" if not leaders else ""
-    if len(leaders) > 1:
-        quorum = f"several leaders: {name_list(leaders)}"
-    if lost:
-        quorum = "; ".join(p for p in (quorum, f"unreachable: {name_list(lost)}") if p)
+    quorum = _join(
+        "" if leaders else "no leader",
+        len(leaders) > 1 and f"several leaders: {name_list(leaders)}",
+        lost and f"unreachable: {name_list(lost)}",
+    )
     return [
-        _verdict(LAB03[0], members, f"{name_list(sorted(in_swarm))} are in, all Ready"),
-        _verdict(LAB03[1], roles, f"managers: {name_list([n.hostname for n in managers])}"),
-        _verdict(LAB03[2], quorum, f"leader: {name_list(leaders)}, the others Reachable"),
+        verdict(LAB03[0], members, f"{name_list(sorted(in_swarm))} are in, all Ready"),
+        verdict(LAB03[1], roles, f"managers: {name_list([n.hostname for n in managers])}"),
+        verdict(LAB03[2], quorum, f"leader: {name_list(leaders)}, the others Reachable"),
     ]
 
 
@@ -158,38 +180,26 @@ def lab_04_parts(
     ]
     if LAB04_DRAINED not in {n.hostname for n in nodes}:
         wrong.append(f"{LAB04_DRAINED} is not in the swarm")
-    if service is None:
-        replicas = f"there is no service {LAB04_SERVICE!r}"
-    elif service.mode != "replicated" or service.replicas_desired != LAB04_REPLICAS:
-        replicas = f"{service.mode} service, {service.replicas_desired} replicas wanted"
-    elif not service.converged:
-        replicas = f"only {service.replicas_running} of {LAB04_REPLICAS} tasks are running"
-    else:
-        replicas = ""
+    replicas = _strength(service, LAB04_SERVICE, LAB04_REPLICAS)
     others = [n.hostname for n in nodes if n.hostname != LAB04_DRAINED]
     share = LAB04_REPLICAS // max(1, len(others))
     uneven = counts.get(LAB04_DRAINED, 0) > 0 or any(counts.get(n, 0) != share for n in others)
     seen = ", ".join(f"{node} {count}" for node, count in counts.items()) or "no task"
     spread = f"tasks per node: {seen}" if uneven or service is None else ""
     return [
-        _verdict(
-            LAB04[0], "; ".join(wrong), f"{LAB04_DRAINED} drained, {name_list(others)} active"
-        ),
-        _verdict(LAB04[1], replicas, f"{LAB04_REPLICAS}/{LAB04_REPLICAS} running"),
-        _verdict(LAB04[2], spread, f"tasks per node: {seen}"),
+        verdict(LAB04[0], "; ".join(wrong), f"{LAB04_DRAINED} drained, {name_list(others)} active"),
+        verdict(LAB04[1], replicas, f"{LAB04_REPLICAS}/{LAB04_REPLICAS} running"),
+        verdict(LAB04[2], spread, f"tasks per node: {seen}"),
     ]
 
 
 def lab_04(lab: RemoteLab) -> CheckResult:
     """Lab 04: ``lab04`` runs 6 replicas, 3 on node-1, 3 on node-2, none on drained node-3."""
     try:
-        reader = SwarmReader(lab)
-        nodes = reader.nodes()
-        service = next((s for s in reader.services() if s.name == LAB04_SERVICE), None)
-        counts = dict(reader.replica_distribution(LAB04_SERVICE)) if service else {}
+        view = _service_view(lab, LAB04_SERVICE)
     except WorkshopError as exc:
         return _unreadable(LAB04_TITLE, LAB04, exc)
-    return check_all(LAB04_TITLE, lab_04_parts(nodes, service, counts))
+    return check_all(LAB04_TITLE, lab_04_parts(*view))
 
 
 # --- lab 05: a replicated volume that outlives a node ----------------------------
@@ -253,12 +263,12 @@ def _written_while_off(lab: RemoteLab) -> str:
     return _same_everywhere(lab, LAB05_OUTAGE)
 
 
-def _probe(part: Part, problem: Callable[[], str], ok: str) -> CheckResult:
+def check_parts(part: Part, problem: Callable[[], str], ok: str) -> CheckResult:
     """A part judged by a probe; the probe failing (a node down) fails the part."""
     try:
-        return _verdict(part, problem(), ok)
-    except (WorkshopError, ValueError) as exc:
-        return _verdict(part, f"could not check: {str(exc).splitlines()[0]}", ok)
+        return verdict(part, problem(), ok)
+    except (WorkshopError, ValueError) as exc:  # ValueError: an answer that did not parse
+        return verdict(part, f"could not check: {str(exc).splitlines()[0]}", ok)
 
 
 def _mount_problem(lab: RemoteLab) -> str:
@@ -269,18 +279,70 @@ def _mount_problem(lab: RemoteLab) -> str:
 def lab_05(lab: RemoteLab) -> CheckResult:
     """Lab 05: a replica-3 volume on every node, a shared file, one written during an outage."""
     parts = [
-        _probe(LAB05[0], lambda: _volume_problem(lab), "started, 1 x 3 = 3 bricks"),
-        _probe(LAB05[1], lambda: _mount_problem(lab), "on every node"),
-        _probe(LAB05[2], lambda: _same_everywhere(lab, LAB05_PROOF), "the same on every node"),
-        _probe(LAB05[3], lambda: _written_while_off(lab), f"older than {LAB05_OFF}'s last start"),
+        check_parts(LAB05[0], lambda: _volume_problem(lab), "started, 1 x 3 = 3 bricks"),
+        check_parts(LAB05[1], lambda: _mount_problem(lab), "on every node"),
+        check_parts(LAB05[2], lambda: _same_everywhere(lab, LAB05_PROOF), "the same on every node"),
+        check_parts(
+            LAB05[3], lambda: _written_while_off(lab), f"older than {LAB05_OFF}'s last start"
+        ),
         gluster_healed(lab, LAB05_VOLUME),
     ]
     return check_all(LAB05_TITLE, parts)
 
 
-#: Lab name -> its graded check, in course order (``workshop grade`` reads it).
-LAB_CHECKS: dict[str, Callable[[RemoteLab], CheckResult]] = {
-    "03": lab_03,
-    "04": lab_04,
-    "05": lab_05,
-}
+# --- lab 09: full strength through a drain and a manager's loss ---------------------
+LAB09_SERVICE = "lab09"
+LAB09_REPLICAS = 4
+LAB09_DRAINED = "node-3"
+LAB09_TITLE = f"lab 09: {LAB09_SERVICE} at full strength, a manager off, {LAB09_DRAINED} drained"
+LAB09 = (
+    (
+        "a manager is powered off and the others still have a leader",
+        "`docker node promote node-3` before powering a manager off (three managers: two keep "
+        "a majority), then lab.halt('node-2'); `docker node ls` shows the leader",
+    ),
+    (
+        f"{LAB09_DRAINED} is drained",
+        f"`docker node update --availability drain {LAB09_DRAINED}`",
+    ),
+    (
+        f"{LAB09_SERVICE} runs {LAB09_REPLICAS} of {LAB09_REPLICAS} tasks on nodes that are up",
+        f"`docker service create --name {LAB09_SERVICE} --replicas {LAB09_REPLICAS} "
+        f"--no-resolve-image 127.0.0.1:5000/workshop/web:latest`; `docker service ps "
+        f"{LAB09_SERVICE}` shows where its tasks run",
+    ),
+)
+
+
+def lab_09_parts(
+    nodes: Sequence[SwarmNode], service: Service | None, counts: Mapping[str, int]
+) -> list[CheckResult]:
+    """Lab 09's parts, judged on the swarm's nodes, the service and its running tasks."""
+    managers = [n for n in nodes if n.is_manager]
+    off = [n.hostname for n in managers if n.status != "ready"]
+    leaders = [n.hostname for n in managers if n.is_leader and n.status == "ready"]
+    quorum = (
+        "" if off and leaders else f"managers down: {name_list(off)}, leader: {name_list(leaders)}"
+    )
+    drained = next((n for n in nodes if n.hostname == LAB09_DRAINED), None)
+    drain = "" if drained and drained.availability == "drain" else f"{LAB09_DRAINED} is not drained"
+    strength = _strength(service, LAB09_SERVICE, LAB09_REPLICAS)
+    unusable = {n.hostname for n in nodes if not n.schedulable}
+    misplaced = [f"{node} {count}" for node, count in counts.items() if count and node in unusable]
+    if misplaced and not strength:
+        strength = f"tasks on nodes that are down or drained: {', '.join(misplaced)}"
+    seen = ", ".join(f"{node} {count}" for node, count in counts.items()) or "no task"
+    return [
+        verdict(LAB09[0], quorum, f"{name_list(off)} off; {name_list(leaders)} leads"),
+        verdict(LAB09[1], drain, f"{LAB09_DRAINED} drained"),
+        verdict(LAB09[2], strength, f"tasks per node: {seen}"),
+    ]
+
+
+def lab_09(lab: RemoteLab) -> CheckResult:
+    """Lab 09: ``lab09`` keeps 4 tasks running with node-3 drained and a manager off."""
+    try:
+        view = _service_view(lab, LAB09_SERVICE)
+    except WorkshopError as exc:
+        return _unreadable(LAB09_TITLE, LAB09, exc)
+    return check_all(LAB09_TITLE, lab_09_parts(*view))
