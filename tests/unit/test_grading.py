@@ -7,17 +7,28 @@ The swarms are outputs recorded on a real lab with the solution notebooks
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.unit.fakes import down, on, swarm_lab, swarm_recording
+from tests.unit.fakes import (
+    RECORDED_NODES,
+    FakeSource,
+    Handler,
+    SwarmRemote,
+    down,
+    on,
+    swarm_lab,
+    swarm_recording,
+)
 from workshop import cli, grading
 from workshop.checks import LAB_CHECKS
-from workshop.checks.labs import lab_03, lab_03_parts, lab_04_parts
+from workshop.checks.labs import lab_03, lab_03_parts, lab_04_parts, lab_09_parts
+from workshop.checks.labs_stacks import published_problem
 from workshop.errors import NodeUnreachable, UsageError
 from workshop.facade import Lab
-from workshop.swarm.parse import parse_node_inspect, parse_service_ls
+from workshop.swarm.parse import parse_node_inspect, parse_service_ls, parse_service_ps
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "labs"
 
@@ -26,13 +37,21 @@ def _text(name: str) -> str:
     return (DATA / name).read_text(encoding="utf-8")
 
 
+def recorded_wsgrade(handlers: list[Handler]) -> Lab:
+    """The recorded nodes, with the addresses of the lab the labs' recordings come from."""
+    nodes = [replace(n, address=ADDRESSES[n.name]) for n in RECORDED_NODES]
+    lab = Lab(FakeSource(nodes), nodes)
+    lab.remote = SwarmRemote(handlers)  # type: ignore[assignment]
+    return lab
+
+
 def solved_lab() -> Lab:
     """A lab where labs 03 and 04 were solved: three managers, node-3 drained, lab04 6/6.
 
     (The recordings were made one after the other; the roles come from lab 03's, the
     availability from lab 04's: each lab's check reads only its own part.)
     """
-    lab, _ = swarm_lab(
+    return recorded_wsgrade(
         [
             on(r"node ls", _text("node-ls-three-managers.jsonl")),
             on(r"node inspect", _text("node-inspect-three-managers.json")),
@@ -40,7 +59,6 @@ def solved_lab() -> Lab:
             on(r"service ps", _text("service-ps-lab04.jsonl")),
         ]
     )
-    return lab
 
 
 def unsolved_lab() -> Lab:
@@ -56,19 +74,29 @@ def unsolved_lab() -> Lab:
 
 
 ONLY_03_04 = {name: LAB_CHECKS[name] for name in ("03", "04")}
+#: The machines of the lab the recordings were made on: name -> lab address.
+ADDRESSES = {"node-1": "192.168.71.11", "node-2": "192.168.71.12", "node-3": "192.168.71.13"}
 
 
 # --- the labs' checks -----------------------------------------------------------------
 def test_lab_03_passes_on_the_recorded_three_managers():
     nodes = parse_node_inspect(_text("node-inspect-three-managers.json"))
-    parts = lab_03_parts(nodes, ["node-1", "node-2", "node-3"])
-    assert [p.passed for p in parts] == [True, True, True]
+    parts = lab_03_parts(nodes, ADDRESSES)
+    assert [p.passed for p in parts] == [True, True, True, True]
+
+
+def test_lab_03_fails_a_node_that_advertises_another_address():
+    nodes = parse_node_inspect(_text("node-inspect-three-managers.json"))
+    parts = lab_03_parts(nodes, {**ADDRESSES, "node-2": "192.168.71.99"})
+    assert [p.passed for p in parts] == [True, True, True, False]
+    assert parts[3].message == "node-2 advertises 192.168.71.12, not 192.168.71.99"
+    assert parts[3].hint.startswith("`docker node inspect")
 
 
 def test_lab_03_fails_the_roles_of_the_chapters_swarm_with_the_docker_command():
     nodes = parse_node_inspect(swarm_recording("node-inspect-steps.json"))
-    parts = lab_03_parts(nodes, ["node-1", "node-2", "node-3"])
-    assert [p.passed for p in parts] == [True, False, True]
+    parts = lab_03_parts(nodes, {n.hostname: n.address for n in nodes})
+    assert [p.passed for p in parts] == [True, False, True, True]
     assert "workers: node-3" in parts[1].message
     assert parts[1].hint.startswith("`docker node promote")
 
@@ -76,7 +104,7 @@ def test_lab_03_fails_the_roles_of_the_chapters_swarm_with_the_docker_command():
 def test_lab_03_fails_every_part_with_its_hint_when_there_is_no_swarm():
     lab, _ = swarm_lab([on(r"node ls", "Error: This node is not a swarm manager.", rc=1)])
     result = lab_03(lab)
-    assert not result.passed and len(result.details) == 3
+    assert not result.passed and len(result.details) == 4
     assert all(not part.passed and part.hint.startswith("`docker") for part in result.details)
 
 
@@ -109,7 +137,7 @@ def test_the_table_has_a_row_per_part_with_the_hint_of_each_failure():
     rows = grading.grade_lab(unsolved_lab(), ["03", "04"], ONLY_03_04)
     table = grading.grade_table(rows).splitlines()
     assert table[0].split() == ["lab", "check", "result", "hint"]
-    assert len(table) == 1 + 6 + 1 and table[-1] == "2 of 6 checks passed."
+    assert len(table) == 1 + 7 + 1 and table[-1] == "3 of 7 checks passed."
     failing = [line for line in table if "  FAIL  " in line]
     assert len(failing) == 4 and all("`docker " in line for line in failing)
     assert table[2].startswith("03   3 managers and no worker") and "FAIL" in table[2]
@@ -118,10 +146,10 @@ def test_the_table_has_a_row_per_part_with_the_hint_of_each_failure():
 def test_the_gradebook_json_holds_every_part():
     rows = grading.grade_lab(solved_lab(), ["03", "04"], ONLY_03_04)
     book = json.loads(grading.gradebook_json(rows))["checks"]
-    assert [(c["lab"], c["passed"]) for c in book] == [("03", True)] * 3 + [("04", False)] + [
+    assert [(c["lab"], c["passed"]) for c in book] == [("03", True)] * 4 + [("04", False)] + [
         ("04", True)
     ] * 2
-    assert book[3]["hint"].startswith("`docker node update --availability drain node-3`")
+    assert book[4]["hint"].startswith("`docker node update --availability drain node-3`")
 
 
 def _grade(monkeypatch, capsys, lab: Lab, *args: str) -> tuple[int, str, str]:
@@ -133,7 +161,7 @@ def _grade(monkeypatch, capsys, lab: Lab, *args: str) -> tuple[int, str, str]:
 
 def test_grade_exits_0_when_every_named_check_passes(monkeypatch, capsys):
     code, out, _ = _grade(monkeypatch, capsys, solved_lab(), "03")
-    assert code == 0 and out.splitlines()[-1] == "3 of 3 checks passed."
+    assert code == 0 and out.splitlines()[-1] == "4 of 4 checks passed."
 
 
 def test_grade_exits_1_when_a_check_fails_and_json_says_which(monkeypatch, capsys):
@@ -246,9 +274,48 @@ def test_grade_class_exits_1_and_prints_a_row_per_learner(monkeypatch, capsys, t
             "labs_passed": 0,
             "labs": 1,
             "failing": "03: 3 managers and no worker",
-            "hint": lab_03_parts(
-                parse_node_inspect(swarm_recording("node-inspect-steps.json")), []
-            )[1].hint,
+            "hint": lab_03_parts([], {})[1].hint,
             "error": "",
         }
     ]
+
+
+# --- labs 07 and 09 ---------------------------------------------------------------------
+def test_lab_07_passes_the_recorded_fixed_port_and_names_the_wrong_target():
+    fixed = json.loads(_text("ports-lab07-fixed.json"))
+    assert published_problem(fixed) == ""
+    broken = json.loads(
+        _text("ports-lab07-fixed.json").replace('"TargetPort":80', '"TargetPort":8080')
+    )
+    assert published_problem(broken) == "port 8090 goes to port 8080 in the task"
+    assert published_problem(None) == "port 8090 is not published"
+
+
+def _lab09_view() -> tuple[list, object, dict[str, int]]:
+    nodes = parse_node_inspect(_text("node-inspect-manager-off.json"))
+    service = next(
+        s for s in parse_service_ls(_text("service-ls-lab09.jsonl")) if s.name == "lab09"
+    )
+    counts = {"node-1": 0, "node-2": 0, "node-3": 0}
+    for task in parse_service_ps(_text("service-ps-lab09.jsonl")):
+        if task.desired_state == "running" and task.node:
+            counts[task.node] += 1
+    return nodes, service, counts
+
+
+def test_lab_09_passes_the_recorded_swarm_with_a_manager_off():
+    nodes, service, counts = _lab09_view()
+    assert service.replicas_running == 6  # service ls still counts node-2's tasks
+    parts = lab_09_parts(nodes, service, counts)
+    assert [p.passed for p in parts] == [True, True, True]
+    assert parts[2].message == "tasks per node: node-1 4, node-2 0, node-3 0"
+
+
+def test_lab_09_fails_while_the_manager_is_up_or_tasks_are_missing():
+    nodes = parse_node_inspect(_text("node-inspect-three-managers.json"))
+    parts = lab_09_parts(nodes, None, {})
+    assert [p.passed for p in parts] == [False, False, False]
+    assert [p.hint.split()[0] for p in parts] == ["`docker", "`docker", "`docker"]
+    off, service, counts = _lab09_view()
+    parts = lab_09_parts(off, service, {**counts, "node-1": 3})
+    assert parts[2].message == "3 tasks running on nodes that are up, 0 on node-3"

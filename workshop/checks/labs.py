@@ -5,7 +5,7 @@ Each ``lab_XX(lab)`` reads the lab's real state and returns a combined
 hint (the docker or gluster command first). A lab that cannot be read (no swarm, a
 node off) fails every part it could not see, with that part's hint: a check never
 raises for the lab's sake. ``workshop.checks.LAB_CHECKS`` names them for ``workshop grade``;
-the stack labs (07, 08) are in :mod:`~workshop.checks.labs_stacks`.
+the stack lab (07) is in :mod:`~workshop.checks.labs_stacks`.
 
 The swarm labs' decisions are pure functions of what was read (``lab_03_parts``...),
 unit-tested on outputs recorded from the real lab.
@@ -107,13 +107,29 @@ LAB03 = (
         "one leader, every manager reachable",
         "`docker node ls` on node-1: MANAGER STATUS shows one Leader and the others Reachable",
     ),
+    (
+        "every node advertises its lab address",
+        "`docker node inspect --format '{{.Status.Addr}}' node-2` shows it; on a node that "
+        "advertises another: `docker swarm leave --force`, then `docker swarm join "
+        "--advertise-addr <its lab address> ...`",
+    ),
 )
 
 
-def lab_03_parts(nodes: Sequence[SwarmNode], names: Sequence[str]) -> list[CheckResult]:
-    """Lab 03's parts, judged on the swarm's nodes as ``docker node ls`` lists them."""
+def lab_03_parts(nodes: Sequence[SwarmNode], addresses: Mapping[str, str]) -> list[CheckResult]:
+    """Lab 03's parts, judged on the swarm's nodes (``docker node ls``, ``node inspect``).
+
+    Args:
+        nodes: The swarm's nodes, with the addresses they advertise.
+        addresses: The lab's machines: name -> lab address.
+    """
     in_swarm = {n.hostname for n in nodes}
-    outside = [name for name in names if name not in in_swarm]
+    outside = [name for name in addresses if name not in in_swarm]
+    elsewhere = [
+        f"{n.hostname} advertises {n.address or 'nothing'}, not {addresses[n.hostname]}"
+        for n in nodes
+        if n.hostname in addresses and n.address != addresses[n.hostname]
+    ]
     not_ready = [f"{n.hostname} ({n.status})" for n in nodes if n.status != "ready"]
     members = _join(
         outside and f"not in the swarm: {name_list(outside)}",
@@ -135,6 +151,7 @@ def lab_03_parts(nodes: Sequence[SwarmNode], names: Sequence[str]) -> list[Check
         verdict(LAB03[0], members, f"{name_list(sorted(in_swarm))} are in, all Ready"),
         verdict(LAB03[1], roles, f"managers: {name_list([n.hostname for n in managers])}"),
         verdict(LAB03[2], quorum, f"leader: {name_list(leaders)}, the others Reachable"),
+        verdict(LAB03[3], "; ".join(elsewhere), "each its lab address"),
     ]
 
 
@@ -144,7 +161,7 @@ def lab_03(lab: RemoteLab) -> CheckResult:
         nodes = SwarmReader(lab).nodes()
     except WorkshopError as exc:
         return _unreadable(LAB03_TITLE, LAB03, exc)
-    return check_all(LAB03_TITLE, lab_03_parts(nodes, lab.names))
+    return check_all(LAB03_TITLE, lab_03_parts(nodes, {n.name: n.address for n in lab.nodes}))
 
 
 # --- lab 04: six replicas with node-3 drained ------------------------------------
@@ -326,11 +343,21 @@ def lab_09_parts(
     )
     drained = next((n for n in nodes if n.hostname == LAB09_DRAINED), None)
     drain = "" if drained and drained.availability == "drain" else f"{LAB09_DRAINED} is not drained"
-    strength = _strength(service, LAB09_SERVICE, LAB09_REPLICAS)
-    unusable = {n.hostname for n in nodes if not n.schedulable}
-    misplaced = [f"{node} {count}" for node, count in counts.items() if count and node in unusable]
-    if misplaced and not strength:
-        strength = f"tasks on nodes that are down or drained: {', '.join(misplaced)}"
+    # `docker service ls` still counts the tasks of a node that is down as running: count
+    # the tasks the swarm wants running on nodes that are up.
+    up = {n.hostname for n in nodes if n.status == "ready"}
+    running = sum(count for node, count in counts.items() if node in up)
+    drained_tasks = counts.get(LAB09_DRAINED, 0)
+    if service is None or service.mode != "replicated":
+        strength = f"there is no replicated service {LAB09_SERVICE!r}"
+    elif service.replicas_desired != LAB09_REPLICAS:
+        strength = f"{service.replicas_desired} replicas wanted"
+    elif running != LAB09_REPLICAS or drained_tasks:
+        strength = (
+            f"{running} tasks running on nodes that are up, {drained_tasks} on {LAB09_DRAINED}"
+        )
+    else:
+        strength = ""
     seen = ", ".join(f"{node} {count}" for node, count in counts.items()) or "no task"
     return [
         verdict(LAB09[0], quorum, f"{name_list(off)} off; {name_list(leaders)} leads"),
