@@ -68,14 +68,21 @@ def _unreadable(title: str, parts: Sequence[Part], exc: WorkshopError) -> CheckR
     return check_all(title, [CheckResult(name, False, said, hint) for name, hint in parts])
 
 
-def _service_view(
-    lab: RemoteLab, name: str
-) -> tuple[list[SwarmNode], Service | None, dict[str, int]]:
-    """The swarm's nodes, the service ``name`` (or None) and its running tasks per node."""
-    reader = SwarmReader(lab)
-    nodes = reader.nodes()
-    service = next((s for s in reader.services() if s.name == name), None)
-    return nodes, service, dict(reader.replica_distribution(name)) if service else {}
+ServiceParts = Callable[[Sequence[SwarmNode], Service | None, Mapping[str, int]], list[CheckResult]]
+
+
+def _service_lab(
+    lab: RemoteLab, title: str, parts: Sequence[Part], name: str, judge: ServiceParts
+) -> CheckResult:
+    """A lab judged on the swarm's nodes, the service ``name`` and its running tasks per node."""
+    try:
+        reader = SwarmReader(lab)
+        nodes = reader.nodes()
+        service = next((s for s in reader.services() if s.name == name), None)
+        counts = dict(reader.replica_distribution(name)) if service else {}
+    except WorkshopError as exc:
+        return _unreadable(title, parts, exc)
+    return check_all(title, judge(nodes, service, counts))
 
 
 def _strength(service: Service | None, name: str, replicas: int) -> str:
@@ -212,11 +219,7 @@ def lab_04_parts(
 
 def lab_04(lab: RemoteLab) -> CheckResult:
     """Lab 04: ``lab04`` runs 6 replicas, 3 on node-1, 3 on node-2, none on drained node-3."""
-    try:
-        view = _service_view(lab, LAB04_SERVICE)
-    except WorkshopError as exc:
-        return _unreadable(LAB04_TITLE, LAB04, exc)
-    return check_all(LAB04_TITLE, lab_04_parts(*view))
+    return _service_lab(lab, LAB04_TITLE, LAB04, LAB04_SERVICE, lab_04_parts)
 
 
 # --- lab 05: a replicated volume that outlives a node ----------------------------
@@ -368,8 +371,4 @@ def lab_09_parts(
 
 def lab_09(lab: RemoteLab) -> CheckResult:
     """Lab 09: ``lab09`` keeps 4 tasks running with node-3 drained and a manager off."""
-    try:
-        view = _service_view(lab, LAB09_SERVICE)
-    except WorkshopError as exc:
-        return _unreadable(LAB09_TITLE, LAB09, exc)
-    return check_all(LAB09_TITLE, lab_09_parts(*view))
+    return _service_lab(lab, LAB09_TITLE, LAB09, LAB09_SERVICE, lab_09_parts)
