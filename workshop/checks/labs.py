@@ -5,7 +5,7 @@ Each ``lab_XX(lab)`` reads the lab's real state and returns a combined
 hint (the docker or gluster command first). A lab that cannot be read (no swarm, a
 node off) fails every part it could not see, with that part's hint: a check never
 raises for the lab's sake. ``workshop.checks.LAB_CHECKS`` names them for ``workshop grade``;
-the stack lab (07) is in :mod:`~workshop.checks.labs_stacks`.
+the stack labs (07, 08) are in :mod:`~workshop.checks.labs_stacks`.
 
 The swarm labs' decisions are pure functions of what was read (``lab_03_parts``...),
 unit-tested on outputs recorded from the real lab.

@@ -1,21 +1,23 @@
-"""The graded lab on stacks (``labs/``): 07, fix a stack file that deploys but serves nothing.
+"""The graded labs on stacks (``labs/``): 07 (fix a stack file), 08 (a proxy over replicas).
 
 Like :mod:`~workshop.checks.labs`: one check per lab, one part per thing the task
-asks, each failing with a hint that names the docker command first. Two of its parts
-are the chapters' own checks (a stack runs, a page is served).
+asks, each failing with a hint that names the docker command first. Most parts are
+the chapters' own checks (a stack runs, a page is served, a proxy follows).
 """
 
 from __future__ import annotations
 
 import json
 
+from workshop.checks.balancing import proxy_follows, requests_spread
 from workshop.checks.labs import Part, check_parts
 from workshop.checks.result import CheckResult, check_all
+from workshop.checks.services import global_service, service_replicas
 from workshop.checks.stacks import page_served, stack_running
 from workshop.remote import RemoteLab
 from workshop.swarm import SwarmReader
 
-__all__ = ["lab_07", "published_problem"]
+__all__ = ["lab_07", "lab_08", "published_problem"]
 
 # --- lab 07: a stack file with a mistake -----------------------------------------
 LAB07_STACK = "lab07"
@@ -54,3 +56,22 @@ def lab_07(lab: RemoteLab) -> CheckResult:
         page_served(lab, LAB07_PORT, "lab07-node-"),
     ]
     return check_all(LAB07_TITLE, parts)
+
+
+# --- lab 08: requests spread over every replica behind a proxy ---------------------
+LAB08_STACK = "lab08"
+LAB08_PORT = 8088
+LAB08_REPLICAS = 4
+LAB08_TITLE = f"lab 08: port {LAB08_PORT} spreads over {LAB08_REPLICAS} replicas"
+
+
+def lab_08(lab: RemoteLab) -> CheckResult:
+    """Lab 08: a proxy on every node, over 4 replicas of ``hello``, each answering requests."""
+    proxy, hello = f"{LAB08_STACK}_proxy", f"{LAB08_STACK}_hello"
+    parts = [
+        global_service(lab, proxy),
+        service_replicas(lab, hello, LAB08_REPLICAS, spread=False),
+        proxy_follows(lab, proxy, hello),
+        requests_spread(lab, LAB08_PORT, hello, LAB08_REPLICAS),
+    ]
+    return check_all(LAB08_TITLE, parts)
