@@ -1,4 +1,4 @@
-"""The `workshop` command: up, status, ssh, trust, run, provision, doctor, down."""
+"""The `workshop` command: up, status, ssh, trust, run, provision, doctor, down, grade."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from workshop.cli_grade import add_grade
 from workshop.errors import NodeUnreachable, ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
 from workshop.lab import Node, VagrantSource, find_project
@@ -357,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     provision.set_defaults(func=_cmd_provision)
 
     _add_down(sub)
+    add_grade(sub)
     return parser
 
 

@@ -26,7 +26,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("workshop.steps",),
     ("workshop.checks", "workshop.dashboard", "workshop.faults"),
     ("workshop.facade",),
-    ("workshop.cli", "workshop.bench", "workshop.dashboard.bench"),
+    (
+        "workshop.cli",
+        "workshop.cli_grade",
+        "workshop.bench",
+        "workshop.dashboard.bench",
+        "workshop.grading",
+    ),
 )
 
 

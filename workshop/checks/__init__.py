@@ -112,3 +112,21 @@ __all__ = [
     "terminal_text",
     "wait_until",
 ]
+
+from collections.abc import Callable
+
+from workshop.checks.labs import lab_03, lab_04, lab_05, lab_09
+from workshop.checks.labs_stacks import lab_07, lab_08
+from workshop.remote import RemoteLab
+
+#: The graded labs (``labs/``): lab name -> its check, in course order (``workshop grade``).
+LAB_CHECKS: dict[str, Callable[[RemoteLab], CheckResult]] = {
+    "03": lab_03,
+    "04": lab_04,
+    "05": lab_05,
+    "07": lab_07,
+    "08": lab_08,
+    "09": lab_09,
+}
+
+__all__ += ["LAB_CHECKS", "lab_03", "lab_04", "lab_05", "lab_07", "lab_08", "lab_09"]
