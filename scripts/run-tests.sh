@@ -70,22 +70,29 @@ rc=0
 
 # The chapters-alone tests (each chapter first thing on bare nodes, lab `wsalone`)
 # mostly wait on the lab: they run beside the rest, on a lab of their own, once the
-# images both sides use are built. Their report follows the main one.
+# images both sides use are built, and the graded labs (labs/, unsolved then solved)
+# follow them on that lab. Their report follows the main one.
 alone=tests/integration/test_chapters_alone.py
+graded=tests/integration/test_labs.py
 pytest_args=(--nbval-lax --timeout=1200 -p no:cacheprovider)
 "$BIN/python" -m tests.build_images >artifacts/images.log 2>&1 || { cat artifacts/images.log; rc=1; }
 if [ $rc -eq 0 ] && [ -z "${WORKSHOP_TESTS_SERIAL:-}" ] && [ $# -eq 0 ]; then
-  setsid "$BIN/pytest" "${pytest_args[@]}" --junitxml=artifacts/junit-alone.xml "$alone" \
-    >artifacts/chapters-alone.log 2>&1 &
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c '
+    "$@" --junitxml=artifacts/junit-alone.xml '"$alone"'; alone_rc=$?
+    WORKSHOP_LAB=wsalone WORKSHOP_SUBNET=192.168.62 \
+      "$@" --junitxml=artifacts/junit-labs.xml '"$graded"'; labs_rc=$?
+    [ $alone_rc -eq 0 ] && [ $labs_rc -eq 0 ]' \
+    run-alone "$BIN/pytest" "${pytest_args[@]}" >artifacts/chapters-alone.log 2>&1 &
   alone_pid=$!
 fi
 
 paths=(tests/unit tests/integration)
-for extra in notebooks labs/solutions tests/browser; do
+for extra in notebooks tests/browser; do
   compgen -G "$extra/*" >/dev/null && paths+=("$extra")
 done
 ignore=()
-[ -n "$alone_pid" ] && ignore=(--ignore="$alone")
+[ -n "$alone_pid" ] && ignore=(--ignore="$alone" --ignore="$graded")
 "$BIN/pytest" "${pytest_args[@]}" --junitxml=artifacts/junit.xml "${ignore[@]}" "${paths[@]}" "$@" \
   || rc=1
 
@@ -101,7 +108,7 @@ fi
 if [ -n "$alone_pid" ]; then
   wait "$alone_pid" || rc=1
   alone_pid=
-  echo "=== chapters alone on bare nodes (artifacts/chapters-alone.log) ==="
+  echo "=== chapters alone on bare nodes, then the graded labs (artifacts/chapters-alone.log) ==="
   cat artifacts/chapters-alone.log
 fi
 
