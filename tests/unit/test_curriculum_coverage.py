@@ -119,10 +119,11 @@ COVERAGE = [
             'steps.join_token(lab, "worker")',
             'steps.join_token(lab, "manager")',
             "docker swarm join-token worker",
+            "docker swarm join --token",
             "steps.swarm_join(lab",
             "docker node ls",
         ),
-        prose=("**Leader**", "**Reachable**"),
+        prose=("**Leader**", "**Reachable**", "This node joined a swarm as a manager."),
     ),
     Item(
         "03-create-the-swarm",
