@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,14 @@ STUBBORN = ["sh", "-c", "sh -c 'trap \"\" TERM; sleep 60' & echo $!; wait"]
 
 
 def _gone(pid: int) -> bool:
+    """Whether the process died; SIGKILL lands a moment later on a busy host: 5 s at most."""
+    deadline = time.monotonic() + 5
+    while not _dead(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _dead(pid)
+
+
+def _dead(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
