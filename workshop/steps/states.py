@@ -86,7 +86,9 @@ def start_nodes(lab: RemoteLab, progress: Progress) -> StepResult:
         down = [n.name for n in lab.nodes if not n.running] or lab.names
         raise NodeUnreachable(down[0], None, lab.source.start_advice(down[0]), failed_nodes=down)
     settings = lab.settings
-    before = {n.name: n.state for n in lab.nodes}
+    # Read the machines anew: another process (the CLI, a notebook) may have powered
+    # one off since this lab last looked.
+    before = {n.name: n.state for n in lab.refresh().nodes}
     missing = settings is not None and len(lab.nodes) < settings.nodes
     if missing or not lab.nodes:
         lab.up(progress)
