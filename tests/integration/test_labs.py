@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.swarm_setup import workshop_cli
 from workshop import Lab, steps
 from workshop.checks import LAB_CHECKS
 
@@ -79,7 +80,7 @@ def _executed_check_output(notebook: str, out_dir: Path) -> str:
 
 
 def _grade(*args: str) -> subprocess.CompletedProcess[str]:
-    return _run("-m", "workshop.cli", "grade", *args, timeout=300)
+    return workshop_cli("grade", *args, timeout=300)
 
 
 @pytest.mark.timeout(3 * NOTEBOOK_TIMEOUT)
