@@ -316,7 +316,7 @@ class VagrantSource:
                     self.remove(progress)
                 if not again:
                     raise
-                progress("Docker lost track of an object Vagrant had just used: one more try")
+                progress("`vagrant up` met another lab's work under way: one more try")
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -360,18 +360,25 @@ _LOCKED = (
     "machine because it is locked",
     "another process is already executing an action on the machine",
 )
-#: What Docker says when Vagrant inspects an object removed a moment before.
-_RACE = re.compile(r"No such (object|network|container)|network \S+ not found")
+#: What Docker says when Vagrant inspects an object removed a moment before, and what
+#: Vagrant says when another lab's Vagrant holds the index entry a new machine takes.
+_RACE = re.compile(
+    r"No such (object|network|container)|network \S+ not found|Failed to lock new machine"
+)
 
 
 def _docker_race(output: str) -> bool:
-    """Whether `vagrant up` failed on an object Docker had just removed or not made yet.
+    """Whether `vagrant up` failed on another lab's work at that very moment.
 
     Right after leftovers go, or while another lab's machines and networks come and
     go, the docker provider now and then inspects a container or network that is
     gone: it lists every network, then inspects them all ("network ... not found"),
-    or inspects a container it just made ("No such object"). Another `up` on a
-    clean slate works.
+    or inspects a container it just made ("No such object"). And Vagrant gives a
+    machine made for the first time the entry, in its host-wide machine index, of a
+    machine with the same name in the same folder (another lab's node-2 for this
+    lab's node-2), which it must lock: while the other lab's Vagrant holds it, the
+    new machine fails ("Failed to lock new machine"). Another `up` on a clean slate
+    works.
     """
     return _RACE.search(output) is not None
 
