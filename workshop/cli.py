@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from workshop.cli_grade import add_grade
+from workshop.cli_snapshot import add_snapshot_parser
 from workshop.errors import NodeUnreachable, ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
 from workshop.lab import Node, VagrantSource, find_project
@@ -359,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_down(sub)
     add_grade(sub)
+    add_snapshot_parser(sub)
     return parser
 
 

@@ -1,0 +1,199 @@
+"""`workshop snapshot save|restore|ls|rm`: lab states saved on this host, restored in seconds.
+
+The engine work is :mod:`workshop.lab.snapshots`; this module adds what needs the
+nodes: which lab state holds before a save (kept with the snapshot), and after a
+save or a restore, waiting until that state holds again (SSH answers, the swarm
+has its leader and every node Ready, the Gluster volume is mounted...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from functools import partial
+
+from workshop.errors import NotSupported, UsageError, WorkshopError
+from workshop.facade import Lab
+from workshop.lab import VagrantSource, find_project
+from workshop.lab.snapshot_key import key_differences
+from workshop.lab.snapshot_store import Snapshot, check_name
+from workshop.lab.snapshots import current_key, remove_snapshots, restore, save, snapshots
+from workshop.progress import Progress, poll_until
+from workshop.steps.states import STATES, State
+
+__all__ = ["add_snapshot_parser", "lab_state", "wait_for_state"]
+
+#: Seconds a lab may take, after its nodes start, to be back in a state.
+READY_TIMEOUT = 300.0
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _source() -> VagrantSource:
+    """This folder's Vagrant lab (snapshots are of node containers this folder makes).
+
+    Raises:
+        NotSupported: ``WORKSHOP_INVENTORY`` names real hosts.
+    """
+    if os.environ.get("WORKSHOP_INVENTORY"):
+        raise NotSupported(
+            "WORKSHOP_INVENTORY is set: the lab is real hosts, and `workshop snapshot` "
+            "saves the node containers this folder makes (unset it to use them)"
+        )
+    source = Lab.from_vagrant(find_project(), discover=False).source
+    assert isinstance(source, VagrantSource)
+    return source
+
+
+def _holds(state: State, lab: Lab) -> bool:
+    """Whether ``state`` holds now; an error on the way (a node booting) is a no."""
+    try:
+        return bool(state.check(lab))
+    except WorkshopError:
+        return False
+
+
+def lab_state(lab: Lab) -> str:
+    """The last state of ``require``'s order that holds, with all before it ("" if none)."""
+    reached = ""
+    for state in STATES:
+        if not _holds(state, lab):
+            break
+        reached = state.name
+    return reached
+
+
+def wait_for_state(lab: Lab, name: str, progress: Progress, timeout: float = READY_TIMEOUT) -> None:
+    """Wait until every state up to ``name`` holds again (nodes just started).
+
+    Raises:
+        NotConverged: One does not hold within ``timeout`` seconds (in all).
+    """
+    deadline = time.monotonic() + timeout
+    for state in STATES:
+        progress(f"Waiting for {state.name}: {state.description}")
+        poll_until(
+            partial(_holds, state, lab),
+            bool,
+            timeout=max(deadline - time.monotonic(), 1.0),
+            interval=2.0,
+            what=f"the {state.name} state ({state.description})",
+            describe=lambda held: "holds" if held else "does not hold yet",
+        )
+        if state.name == name:
+            return
+
+
+def _cmd_save(args: argparse.Namespace) -> int:
+    check_name(args.name)  # before anything is contacted
+    source = _source()
+    lab = Lab(source)
+    state = lab_state(lab) if lab.nodes else ""
+    started = time.monotonic()
+    snap = save(source, args.name, _say, state=state)
+    saved = time.monotonic() - started
+    lab.close()
+    if state:
+        wait_for_state(Lab(source), state, _say)
+    print(
+        f"Saved snapshot {snap.name!r} of lab {snap.lab!r} (state {state or 'unknown'}, "
+        f"{_size(snap.size)}) in {saved:.1f} s; the lab is back after "
+        f"{time.monotonic() - started:.1f} s."
+    )
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    source = _source()
+    started = time.monotonic()
+    snap = restore(source, args.name, _say)
+    engine = time.monotonic() - started
+    if snap.state:
+        wait_for_state(Lab(source), snap.state, _say)
+    print(
+        f"Restored snapshot {snap.name!r} of lab {snap.lab!r}: nodes made again in "
+        f"{engine:.1f} s, state {snap.state or 'unknown'} holds after "
+        f"{time.monotonic() - started:.1f} s."
+    )
+    return 0
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return ""  # not reached
+
+
+def _usable(snap: Snapshot, source: VagrantSource) -> str:
+    if snap.lab != source.settings.name:
+        return "other lab"
+    if not snap.complete:
+        return "incomplete"
+    return "no: other key" if key_differences(snap.key, current_key(source)) else "yes"
+
+
+def snapshot_rows(found: Sequence[Snapshot], source: VagrantSource) -> list[list[str]]:
+    """The rows of `workshop snapshot ls`: a header, then one per snapshot."""
+    rows = [["name", "lab", "state", "key", "size", "saved (UTC)", "usable here"]]
+    for snap in found:
+        key = snap.key.value if snap.key else "-"
+        when = snap.saved.replace("T", " ").removesuffix("+00:00")
+        row = [snap.name, snap.lab, snap.state or "-", key, _size(snap.size), when]
+        rows.append([*row, _usable(snap, source)])
+    return rows
+
+
+def _cmd_ls(args: argparse.Namespace) -> int:
+    source = _source()
+    found = snapshots(source, every_lab=True)
+    if not found:
+        print("No lab snapshots on this host (`workshop snapshot save NAME` makes one).")
+        return 0
+    rows = snapshot_rows(found, source)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    total = sum(s.size for s in found)
+    print(f"{len(found)} snapshots, {_size(total)} on disk.")
+    return 0
+
+
+def _cmd_rm(args: argparse.Namespace) -> int:
+    if not args.names and not args.all:
+        raise UsageError("name the snapshots to remove, or give --all (every one of this lab)")
+    source = _source()
+    removed = remove_snapshots(source, [] if args.all else args.names, _say)
+    names = ", ".join(s.name for s in removed) or "none"
+    print(f"Removed snapshots of lab {source.settings.name!r}: {names}.")
+    return 0
+
+
+def add_snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `workshop snapshot ...` to the command's subparsers."""
+    snapshot = sub.add_parser(
+        "snapshot", help="save the lab's state and restore it in seconds (node containers)"
+    )
+    actions = snapshot.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, func, text in (
+        ("save", _cmd_save, "stop the nodes, save their file systems and volumes, start them"),
+        ("restore", _cmd_restore, "make every node again from a snapshot of this lab"),
+    ):
+        parser = actions.add_parser(action, help=text)
+        parser.add_argument("name", metavar="NAME", help="the snapshot's name, e.g. gluster")
+        parser.set_defaults(func=func)
+    actions.add_parser("ls", help="the snapshots on this host, their size and key").set_defaults(
+        func=_cmd_ls
+    )
+    rm = actions.add_parser("rm", help="remove snapshots of this lab")
+    rm.add_argument("names", nargs="*", metavar="NAME", help="the snapshots to remove")
+    rm.add_argument("--all", action="store_true", help="every snapshot of this lab")
+    rm.set_defaults(func=_cmd_rm)

@@ -1,0 +1,403 @@
+"""Save and restore a docker-provider lab: node file systems and volumes, on the engine.
+
+``save``: the node containers are stopped (``docker stop``: systemd shuts dockerd,
+glusterd and the registry down cleanly, so Raft, Gluster and the registry's files
+are consistent), each node's volumes are copied into snapshot volumes by a
+throwaway container of the node's image (no network), each node's file system is
+committed to an image that also records the node's create request
+(:mod:`workshop.lab.snapshot_spec`), and the nodes are started again.
+
+``restore``: each node container is removed and made again, under the same name,
+from the snapshot's image with the create request of the container Vagrant made
+(read from that container, or the one recorded), after the snapshot's volume
+copies were copied back into the node's volumes; the new container's id is
+written where Vagrant keeps it, so that Vagrant and the kit know the machine.
+
+Both only touch the engine: whether the swarm and the volume came back is for the
+layers that reach the nodes. Every engine call has a timeout. A restore cut short
+(Ctrl-C) leaves nodes missing or half copied; the next restore makes every node
+again from the snapshot, and `workshop up --replace` rebuilds the lab from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+
+from workshop.errors import NotReady, NotSupported, UsageError
+from workshop.images import NODE_IMAGE, engine_client, engine_errors
+from workshop.lab.snapshot_key import SnapshotKey, key_differences, settings_digest, steps_digest
+from workshop.lab.snapshot_spec import ContainerSpec, container_spec
+from workshop.lab.snapshot_store import (
+    BYTES_LABEL,
+    NODES_LABEL,
+    SAVED_LABEL,
+    SOURCE_LABEL,
+    STATE_LABEL,
+    Snapshot,
+    check_name,
+    image_repository,
+    list_snapshots,
+    prune_untagged,
+    remove_snapshot_objects,
+    snapshot_labels,
+    volume_copy_name,
+)
+from workshop.lab.vagrant import VagrantSource
+from workshop.progress import Progress, quiet
+
+__all__ = ["current_key", "find_snapshot", "remove_snapshots", "restore", "save", "snapshots"]
+
+#: Seconds a node may take to shut down before the engine kills it.
+STOP_TIMEOUT = 60
+#: Seconds one node's volumes may take to be copied.
+COPY_TIMEOUT = 900
+#: Seconds one engine request may take (a commit of a node's file system included).
+ENGINE_TIMEOUT = 300
+SPEC_LABEL = "workshop.snapshot.spec"
+#: Containers that copy volumes carry it (a Ctrl-C may leave one: the next run removes it).
+WORKER_LABEL = "workshop.snapshot.worker"
+T = TypeVar("T")
+
+# For each /from/N, /to/N pair: empty the target, copy with owners, modes, times,
+# hard links and extended attributes (Gluster keeps its ids in trusted.* xattrs: a
+# failure to copy one is an error), then print the bytes copied.
+_COPY = (
+    'set -e; total=0; for from in /from/*; do to="/to/${from##*/}"; '
+    'find "$to" -mindepth 1 -delete; cp -a --preserve=xattr "$from/." "$to/"; '
+    'total=$((total + $(du -sb "$to" | cut -f1))); done; echo "$total"'
+)
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A node of the lab on the engine: its name, container (if any) and create request."""
+
+    name: str
+    container: Any
+    spec: ContainerSpec | None
+
+
+def _engine(source: VagrantSource) -> docker.DockerClient:
+    """The engine client, once the lab is known to be of node containers.
+
+    Raises:
+        NotSupported: The lab's machines are VMs (or real hosts).
+    """
+    if source.provider != "docker":
+        raise NotSupported(
+            f"lab {source.settings.name!r} runs on {source.provider}: `workshop snapshot` "
+            "saves node containers (the docker provider); for VMs use Vagrant's own "
+            "snapshots (`vagrant snapshot save NAME`)"
+        )
+    return engine_client(timeout=ENGINE_TIMEOUT)
+
+
+def _parallel(names: Sequence[str], work: Callable[[str], T]) -> dict[str, T]:
+    """``work(name)`` for every name at once; the first failure is raised once all ended."""
+    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
+        futures = {name: pool.submit(work, name) for name in names}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def current_key(source: VagrantSource, image: str | None = None) -> SnapshotKey:
+    """The key a snapshot of this lab must have to be restored now.
+
+    Args:
+        source: The lab.
+        image: The node image's id (default: that of the node image on the engine).
+    """
+    if image is None:
+        with engine_errors(f"reading the node image {NODE_IMAGE}"):
+            client = engine_client(timeout=30)
+            try:
+                image = client.images.get(NODE_IMAGE).id
+            except docker.errors.ImageNotFound:
+                image = ""
+    settings = source.settings
+    flags = settings.resolved_node_flags()
+    return SnapshotKey(
+        image=image or "",
+        steps=steps_digest(source.project_dir),
+        settings=settings_digest(settings, source.provider, flags),
+    )
+
+
+def snapshots(source: VagrantSource, *, every_lab: bool = False) -> list[Snapshot]:
+    """The snapshots of this lab (of every lab with ``every_lab``)."""
+    client = _engine(source)
+    with engine_errors("listing the lab snapshots"):
+        return list_snapshots(client, None if every_lab else source.settings.name)
+
+
+def find_snapshot(source: VagrantSource, name: str) -> Snapshot:
+    """This lab's snapshot ``name``.
+
+    Raises:
+        UsageError: There is none (the message names those there are).
+    """
+    check_name(name)
+    every = snapshots(source, every_lab=True)
+    lab = source.settings.name
+    for snap in every:
+        if snap.lab == lab and snap.name == name:
+            return snap
+    ours = [s.name for s in every if s.lab == lab]
+    others = sorted({s.lab for s in every if s.name == name})
+    where = (
+        f" (labs {', '.join(others)} have one: a snapshot serves its own lab only)"
+        if others
+        else ""
+    )
+    have = f"it has {', '.join(ours)}" if ours else "it has none"
+    raise UsageError(
+        f"lab {lab!r} has no snapshot {name!r}{where}; {have} (`workshop snapshot ls`)"
+    )
+
+
+def _containers(client: docker.DockerClient, source: VagrantSource) -> dict[str, _Node]:
+    """Every node of the settings: its container (Vagrant's, else by name) and spec."""
+    nodes = {}
+    for name in source.settings.node_names:
+        container = None
+        for ref in (source.machine_id(name), f"{source.settings.name}-{name}"):
+            if ref and container is None:
+                with suppress(docker.errors.NotFound):
+                    container = client.containers.get(ref)
+        spec = container_spec(container.attrs) if container is not None else None
+        nodes[name] = _Node(name, container, spec)
+    return nodes
+
+
+def _remove_workers(client: docker.DockerClient, lab: str) -> None:
+    for worker in client.containers.list(all=True, filters={"label": f"{WORKER_LABEL}={lab}"}):
+        with suppress(docker.errors.NotFound):
+            worker.remove(force=True)
+
+
+def _copy(
+    client: docker.DockerClient, lab: str, image: str, pairs: Sequence[tuple[str, str]]
+) -> int:
+    """Copy volume contents ``(from, to)`` in a throwaway container; the bytes copied."""
+    mounts = {}
+    for index, (src, dst) in enumerate(pairs):
+        mounts[src] = {"bind": f"/from/{index}", "mode": "ro"}
+        mounts[dst] = {"bind": f"/to/{index}", "mode": "rw"}
+    worker = client.containers.run(
+        image,
+        ["sh", "-c", _COPY],
+        entrypoint=[],
+        detach=True,
+        network_mode="none",
+        cap_add=["SYS_ADMIN"],  # trusted.* extended attributes (Gluster's)
+        volumes=mounts,
+        labels={WORKER_LABEL: lab},
+    )
+    try:
+        status = worker.wait(timeout=COPY_TIMEOUT)
+        output = worker.logs().decode("utf-8", "replace").strip()
+    finally:
+        with suppress(docker.errors.NotFound):
+            worker.remove(force=True)
+    if status.get("StatusCode") != 0:
+        raise NotReady(f"copying volumes {', '.join(s for s, _ in pairs)} failed: {output[-400:]}")
+    return int(output.splitlines()[-1]) if output else 0
+
+
+def _volume_sources(container: Any) -> list[str]:
+    mounts = container.attrs.get("Mounts") or []
+    return [m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")]
+
+
+@contextmanager
+def _stopped(containers: Sequence[Any], progress: Progress) -> Iterator[None]:
+    """The containers stopped for the block, started again after it (also on failure)."""
+    by_name = {c.name: c for c in containers}
+    progress(f"Stopping {len(containers)} nodes (up to {STOP_TIMEOUT} s)")
+    _parallel(list(by_name), lambda n: by_name[n].stop(timeout=STOP_TIMEOUT))
+    try:
+        yield
+    finally:
+        progress("Starting the nodes again")
+        for container in containers:
+            container.start()
+
+
+def save(
+    source: VagrantSource, name: str, progress: Progress = quiet, *, state: str = ""
+) -> Snapshot:
+    """Save the lab as snapshot ``name`` (a snapshot of that name is replaced).
+
+    Args:
+        source: The lab.
+        name: The snapshot's name.
+        progress: Where to report.
+        state: The last lab state that holds now (kept with the snapshot: a restore
+            waits for it, and ``require`` may use the snapshot for it).
+
+    Raises:
+        UsageError: ``name`` is not a valid name.
+        NotSupported: The lab is not of node containers.
+        NotReady: A node has no container (`workshop up` first).
+        EngineError: The engine refused or did not answer.
+    """
+    check_name(name)
+    client = _engine(source)
+    lab = source.settings.name
+    with engine_errors(f"saving snapshot {name!r} of lab {lab!r}"):
+        nodes = _containers(client, source)
+        missing = [n for n, node in nodes.items() if node.container is None]
+        if missing:
+            raise NotReady(f"{', '.join(missing)} of lab {lab!r} not created: `workshop up` first")
+        base = _base_image(client, nodes[source.settings.node_names[0]].container)
+        key = current_key(source, base)
+        _remove_workers(client, lab)
+        remove_snapshot_objects(client, [s for s in list_snapshots(client, lab) if s.name == name])
+        saved = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with _stopped([node.container for node in nodes.values()], progress):
+            stamp = {SAVED_LABEL: saved, STATE_LABEL: state}
+            _parallel(list(nodes), lambda n: _save_node(client, source, nodes[n], name, key, stamp))
+    progress(f"Saved snapshot {name!r} of lab {lab!r}")
+    return find_snapshot(source, name)
+
+
+def _base_image(client: docker.DockerClient, container: Any) -> str:
+    """The node image under a container (a restored node runs on a snapshot image)."""
+    image = client.images.get(container.attrs["Image"])
+    return str((image.labels or {}).get("workshop.snapshot.image") or image.id)
+
+
+def _save_node(
+    client: docker.DockerClient,
+    source: VagrantSource,
+    node: _Node,
+    name: str,
+    key: SnapshotKey,
+    stamp: dict[str, str],
+) -> None:
+    lab, project = source.settings.name, str(source.project_dir)
+    labels = {**snapshot_labels(lab, name, node.name, project), **key.labels()}
+    pairs = []
+    for volume in _volume_sources(node.container):
+        copy = volume_copy_name(volume, name)
+        client.volumes.create(copy, labels={**labels, SOURCE_LABEL: volume})
+        pairs.append((volume, copy))
+    size = _copy(client, lab, node.container.attrs["Image"], pairs) if pairs else 0
+    assert node.spec is not None
+    labels.update(
+        {
+            **stamp,
+            NODES_LABEL: ",".join(source.settings.node_names),
+            BYTES_LABEL: str(size),
+            SPEC_LABEL: node.spec.to_json(),
+        }
+    )
+    node.container.commit(
+        repository=image_repository(lab, node.name), tag=name, conf={"Labels": labels}
+    )
+
+
+def restore(
+    source: VagrantSource, name: str, progress: Progress = quiet, *, check_key: bool = True
+) -> Snapshot:
+    """Make every node of the lab again from snapshot ``name``.
+
+    Raises:
+        UsageError: No such snapshot of this lab, an incomplete one, or one whose key
+            is not the current one (unless not ``check_key``): nothing was changed.
+        NotSupported: The lab is not of node containers.
+        EngineError: The engine refused or did not answer.
+    """
+    snap = find_snapshot(source, name)
+    client = _engine(source)
+    lab = source.settings.name
+    if not snap.complete:
+        raise UsageError(
+            f"snapshot {name!r} of lab {lab!r} is incomplete (a save was cut short): "
+            f"save it again (`workshop snapshot save {name}`) or remove it"
+        )
+    differences = key_differences(snap.key, current_key(source)) if check_key else []
+    if differences:
+        raise UsageError(
+            f"snapshot {name!r} of lab {lab!r} was taken from another lab or kit: "
+            f"{'; '.join(differences)}. Nothing was changed; bring the lab to that state "
+            f"(`workshop provision --until ...`) and save it again"
+        )
+    with engine_errors(f"restoring snapshot {name!r} of lab {lab!r}"):
+        nodes = _containers(client, source)
+        _remove_workers(client, lab)
+        progress(f"Restoring {len(nodes)} nodes from snapshot {name!r}")
+        _parallel(list(nodes), lambda n: _restore_node(client, source, snap, nodes[n]))
+        prune_untagged(client, lab)
+    progress(f"Restored snapshot {name!r} of lab {lab!r}")
+    return snap
+
+
+def _restore_node(
+    client: docker.DockerClient, source: VagrantSource, snap: Snapshot, node: _Node
+) -> None:
+    image = client.images.get(snap.images[node.name])
+    spec = node.spec or ContainerSpec.from_json((image.labels or {})[SPEC_LABEL])
+    if node.container is not None:
+        node.container.remove(force=True)
+    with suppress(docker.errors.NotFound):
+        client.containers.get(spec.name).remove(force=True)  # one a cut restore made
+    pairs = []
+    for volume, copy in sorted(snap.volumes[node.name].items()):
+        client.volumes.create(volume, labels=_volume_labels(spec, volume))
+        pairs.append((copy, volume))
+    _copy(client, source.settings.name, image.id, pairs)
+    made = client.api.create_container_from_config(spec.request(image.id), name=spec.name)
+    container_id = str(made["Id"])
+    for network in spec.networks:
+        client.api.connect_container_to_network(
+            container_id,
+            network.network,
+            ipv4_address=network.address or None,
+            aliases=list(network.aliases) or None,
+        )
+    _write_machine_id(source, node.name, container_id)
+    client.api.start(container_id)
+
+
+def _volume_labels(spec: ContainerSpec, volume: str) -> dict[str, str]:
+    """The labels Vagrant's create request gives ``volume`` (it may be gone)."""
+    for mount in (spec.body.get("HostConfig") or {}).get("Mounts") or []:
+        if mount.get("Source") == volume:
+            return dict((mount.get("VolumeOptions") or {}).get("Labels") or {})
+    return {}
+
+
+def _write_machine_id(source: VagrantSource, node: str, container_id: str) -> None:
+    """Tell Vagrant the node's container is this one (the file its docker provider reads)."""
+    path: Path = source.dotfile_dir / "machines" / node / source.provider / "id"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"id.{os.getpid()}.{time.monotonic_ns()}")
+    partial.write_text(container_id, encoding="utf-8")
+    partial.replace(path)
+
+
+def remove_snapshots(
+    source: VagrantSource, names: Sequence[str] = (), progress: Progress = quiet
+) -> list[Snapshot]:
+    """Remove this lab's snapshots ``names`` (every one of them when empty).
+
+    Raises:
+        UsageError: A name is invalid or unknown: nothing was removed.
+    """
+    chosen = [find_snapshot(source, n) for n in names] if names else snapshots(source)
+    client = _engine(source)
+    with engine_errors(f"removing snapshots of lab {source.settings.name!r}"):
+        remove_snapshot_objects(client, chosen, progress)
+        prune_untagged(client, source.settings.name)
+    return chosen
