@@ -9,13 +9,14 @@ has its leader and every node Ready, the Gluster volume is mounted...).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
 from collections.abc import Sequence
 from functools import partial
 
-from workshop.errors import NotSupported, UsageError, WorkshopError
+from workshop.errors import NotConverged, NotSupported, UsageError, WorkshopError
 from workshop.facade import Lab
 from workshop.lab import VagrantSource, find_project
 from workshop.lab.snapshot_key import key_differences
@@ -26,8 +27,12 @@ from workshop.steps.states import STATES, State
 
 __all__ = ["add_snapshot_parser", "lab_state", "wait_for_state"]
 
-#: Seconds a lab may take, after its nodes start, to be back in a state.
-READY_TIMEOUT = 300.0
+#: Seconds a state may take to hold again by itself after the nodes start: a node
+#: lets no one log in until its boot has mounted its file systems, and a swarm
+#: elects its leader after its managers' engines start.
+GRACE = {"nodes": 180.0, "docker": 120.0, "swarm": 120.0}
+#: The same for the other states, which hold once their services run.
+DEFAULT_GRACE = 15.0
 
 
 def _say(line: str) -> None:
@@ -68,23 +73,31 @@ def lab_state(lab: Lab) -> str:
     return reached
 
 
-def wait_for_state(lab: Lab, name: str, progress: Progress, timeout: float = READY_TIMEOUT) -> None:
-    """Wait until every state up to ``name`` holds again (nodes just started).
+def wait_for_state(lab: Lab, name: str, progress: Progress) -> None:
+    """Wait until every state up to ``name`` holds again (the nodes just started).
+
+    A state that does not come back by itself within its grace (:data:`GRACE`) gets
+    its steps run, as ``require`` runs them: a Gluster mount that the node's boot
+    tried before the volume's bricks were online is mounted again, for example.
 
     Raises:
-        NotConverged: One does not hold within ``timeout`` seconds (in all).
+        WorkshopError: A state's steps failed (the message says which and why).
     """
-    deadline = time.monotonic() + timeout
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())  # sshd not up yet
     for state in STATES:
         progress(f"Waiting for {state.name}: {state.description}")
-        poll_until(
-            partial(_holds, state, lab),
-            bool,
-            timeout=max(deadline - time.monotonic(), 1.0),
-            interval=2.0,
-            what=f"the {state.name} state ({state.description})",
-            describe=lambda held: "holds" if held else "does not hold yet",
-        )
+        try:
+            poll_until(
+                partial(_holds, state, lab),
+                bool,
+                timeout=GRACE.get(state.name, DEFAULT_GRACE),
+                interval=2.0,
+                what=f"the {state.name} state ({state.description})",
+                describe=lambda held: "holds" if held else "does not hold yet",
+            )
+        except NotConverged:
+            progress(f"{state.name} did not come back by itself: running its steps")
+            lab.require(state.name, progress=progress)
         if state.name == name:
             return
 

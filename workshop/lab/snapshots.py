@@ -23,19 +23,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
 
 from workshop.errors import NotReady, NotSupported, UsageError
 from workshop.images import NODE_IMAGE, engine_client, engine_errors
+from workshop.lab.snapshot_copy import copy_volumes, parallel, remove_workers, volume_sources
 from workshop.lab.snapshot_key import SnapshotKey, key_differences, settings_digest, steps_digest
 from workshop.lab.snapshot_spec import ContainerSpec, container_spec
 from workshop.lab.snapshot_store import (
@@ -60,23 +60,9 @@ __all__ = ["current_key", "find_snapshot", "remove_snapshots", "restore", "save"
 
 #: Seconds a node may take to shut down before the engine kills it.
 STOP_TIMEOUT = 60
-#: Seconds one node's volumes may take to be copied.
-COPY_TIMEOUT = 900
 #: Seconds one engine request may take (a commit of a node's file system included).
 ENGINE_TIMEOUT = 300
 SPEC_LABEL = "workshop.snapshot.spec"
-#: Containers that copy volumes carry it (a Ctrl-C may leave one: the next run removes it).
-WORKER_LABEL = "workshop.snapshot.worker"
-T = TypeVar("T")
-
-# For each /from/N, /to/N pair: empty the target, copy with owners, modes, times,
-# hard links and extended attributes (Gluster keeps its ids in trusted.* xattrs: a
-# failure to copy one is an error), then print the bytes copied.
-_COPY = (
-    'set -e; total=0; for from in /from/*; do to="/to/${from##*/}"; '
-    'find "$to" -mindepth 1 -delete; cp -a --preserve=xattr "$from/." "$to/"; '
-    'total=$((total + $(du -sb "$to" | cut -f1))); done; echo "$total"'
-)
 
 
 @dataclass(frozen=True)
@@ -101,13 +87,6 @@ def _engine(source: VagrantSource) -> docker.DockerClient:
             "snapshots (`vagrant snapshot save NAME`)"
         )
     return engine_client(timeout=ENGINE_TIMEOUT)
-
-
-def _parallel(names: Sequence[str], work: Callable[[str], T]) -> dict[str, T]:
-    """``work(name)`` for every name at once; the first failure is raised once all ended."""
-    with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
-        futures = {name: pool.submit(work, name) for name in names}
-        return {name: future.result() for name, future in futures.items()}
 
 
 def current_key(source: VagrantSource, image: str | None = None) -> SnapshotKey:
@@ -179,52 +158,12 @@ def _containers(client: docker.DockerClient, source: VagrantSource) -> dict[str,
     return nodes
 
 
-def _remove_workers(client: docker.DockerClient, lab: str) -> None:
-    for worker in client.containers.list(all=True, filters={"label": f"{WORKER_LABEL}={lab}"}):
-        with suppress(docker.errors.NotFound):
-            worker.remove(force=True)
-
-
-def _copy(
-    client: docker.DockerClient, lab: str, image: str, pairs: Sequence[tuple[str, str]]
-) -> int:
-    """Copy volume contents ``(from, to)`` in a throwaway container; the bytes copied."""
-    mounts = {}
-    for index, (src, dst) in enumerate(pairs):
-        mounts[src] = {"bind": f"/from/{index}", "mode": "ro"}
-        mounts[dst] = {"bind": f"/to/{index}", "mode": "rw"}
-    worker = client.containers.run(
-        image,
-        ["sh", "-c", _COPY],
-        entrypoint=[],
-        detach=True,
-        network_mode="none",
-        cap_add=["SYS_ADMIN"],  # trusted.* extended attributes (Gluster's)
-        volumes=mounts,
-        labels={WORKER_LABEL: lab},
-    )
-    try:
-        status = worker.wait(timeout=COPY_TIMEOUT)
-        output = worker.logs().decode("utf-8", "replace").strip()
-    finally:
-        with suppress(docker.errors.NotFound):
-            worker.remove(force=True)
-    if status.get("StatusCode") != 0:
-        raise NotReady(f"copying volumes {', '.join(s for s, _ in pairs)} failed: {output[-400:]}")
-    return int(output.splitlines()[-1]) if output else 0
-
-
-def _volume_sources(container: Any) -> list[str]:
-    mounts = container.attrs.get("Mounts") or []
-    return [m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")]
-
-
 @contextmanager
 def _stopped(containers: Sequence[Any], progress: Progress) -> Iterator[None]:
     """The containers stopped for the block, started again after it (also on failure)."""
     by_name = {c.name: c for c in containers}
     progress(f"Stopping {len(containers)} nodes (up to {STOP_TIMEOUT} s)")
-    _parallel(list(by_name), lambda n: by_name[n].stop(timeout=STOP_TIMEOUT))
+    parallel(list(by_name), lambda n: by_name[n].stop(timeout=STOP_TIMEOUT))
     try:
         yield
     finally:
@@ -261,12 +200,12 @@ def save(
             raise NotReady(f"{', '.join(missing)} of lab {lab!r} not created: `workshop up` first")
         base = _base_image(client, nodes[source.settings.node_names[0]].container)
         key = current_key(source, base)
-        _remove_workers(client, lab)
+        remove_workers(client, lab)
         remove_snapshot_objects(client, [s for s in list_snapshots(client, lab) if s.name == name])
         saved = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with _stopped([node.container for node in nodes.values()], progress):
             stamp = {SAVED_LABEL: saved, STATE_LABEL: state}
-            _parallel(list(nodes), lambda n: _save_node(client, source, nodes[n], name, key, stamp))
+            parallel(list(nodes), lambda n: _save_node(client, source, nodes[n], name, key, stamp))
     progress(f"Saved snapshot {name!r} of lab {lab!r}")
     return find_snapshot(source, name)
 
@@ -288,11 +227,11 @@ def _save_node(
     lab, project = source.settings.name, str(source.project_dir)
     labels = {**snapshot_labels(lab, name, node.name, project), **key.labels()}
     pairs = []
-    for volume in _volume_sources(node.container):
+    for volume in volume_sources(node.container):
         copy = volume_copy_name(volume, name)
         client.volumes.create(copy, labels={**labels, SOURCE_LABEL: volume})
         pairs.append((volume, copy))
-    size = _copy(client, lab, node.container.attrs["Image"], pairs) if pairs else 0
+    size = copy_volumes(client, lab, node.container.attrs["Image"], pairs) if pairs else 0
     assert node.spec is not None
     labels.update(
         {
@@ -335,9 +274,9 @@ def restore(
         )
     with engine_errors(f"restoring snapshot {name!r} of lab {lab!r}"):
         nodes = _containers(client, source)
-        _remove_workers(client, lab)
+        remove_workers(client, lab)
         progress(f"Restoring {len(nodes)} nodes from snapshot {name!r}")
-        _parallel(list(nodes), lambda n: _restore_node(client, source, snap, nodes[n]))
+        parallel(list(nodes), lambda n: _restore_node(client, source, snap, nodes[n]))
         prune_untagged(client, lab)
     progress(f"Restored snapshot {name!r} of lab {lab!r}")
     return snap
@@ -356,7 +295,7 @@ def _restore_node(
     for volume, copy in sorted(snap.volumes[node.name].items()):
         client.volumes.create(volume, labels=_volume_labels(spec, volume))
         pairs.append((copy, volume))
-    _copy(client, source.settings.name, image.id, pairs)
+    copy_volumes(client, source.settings.name, image.id, pairs)
     made = client.api.create_container_from_config(spec.request(image.id), name=spec.name)
     container_id = str(made["Id"])
     for network in spec.networks:
