@@ -27,6 +27,7 @@ from pathlib import Path
 from workshop.settings import LabSettings
 
 __all__ = [
+    "IMAGE_LABEL",
     "KEY_LABEL",
     "SnapshotKey",
     "key_differences",
@@ -36,6 +37,8 @@ __all__ = [
 
 #: The label holding a snapshot's whole key (``<image>.<steps>.<settings>`` digests).
 KEY_LABEL = "workshop.snapshot.key"
+#: The label holding the whole id of the node image a snapshot was taken on.
+IMAGE_LABEL = "workshop.snapshot.image"
 #: The package folder whose step definitions a snapshot stands in for.
 PACKAGE = Path(__file__).resolve().parents[1]
 #: What defines the states, relative to the package (folders are read whole).
@@ -117,13 +120,13 @@ class SnapshotKey:
 
     def labels(self) -> dict[str, str]:
         """The labels that carry this key."""
-        return {KEY_LABEL: self.value, "workshop.snapshot.image": self.image}
+        return {KEY_LABEL: self.value, IMAGE_LABEL: self.image}
 
     @classmethod
     def from_labels(cls, labels: Mapping[str, str]) -> SnapshotKey | None:
         """The key that :meth:`labels` wrote, or ``None`` when they hold none."""
         parts = (labels.get(KEY_LABEL) or "").split(".")
-        image = labels.get("workshop.snapshot.image") or ""
+        image = labels.get(IMAGE_LABEL) or ""
         if len(parts) != 3 or not image:
             return None
         return cls(image=image, steps=parts[1], settings=parts[2])

@@ -36,7 +36,13 @@ import docker.errors
 from workshop.errors import NotReady, NotSupported, UsageError
 from workshop.images import NODE_IMAGE, engine_client, engine_errors
 from workshop.lab.snapshot_copy import copy_volumes, parallel, remove_workers, volume_sources
-from workshop.lab.snapshot_key import SnapshotKey, key_differences, settings_digest, steps_digest
+from workshop.lab.snapshot_key import (
+    IMAGE_LABEL,
+    SnapshotKey,
+    key_differences,
+    settings_digest,
+    steps_digest,
+)
 from workshop.lab.snapshot_spec import ContainerSpec, container_spec
 from workshop.lab.snapshot_store import (
     BYTES_LABEL,
@@ -160,15 +166,16 @@ def _containers(client: docker.DockerClient, source: VagrantSource) -> dict[str,
 
 @contextmanager
 def _stopped(containers: Sequence[Any], progress: Progress) -> Iterator[None]:
-    """The containers stopped for the block, started again after it (also on failure)."""
-    by_name = {c.name: c for c in containers}
-    progress(f"Stopping {len(containers)} nodes (up to {STOP_TIMEOUT} s)")
+    """The containers stopped for the block; those that ran, started after it (also on failure)."""
+    running = [c for c in containers if (c.attrs.get("State") or {}).get("Running")]
+    by_name = {c.name: c for c in running}
+    progress(f"Stopping {len(running)} nodes (up to {STOP_TIMEOUT} s)")
     parallel(list(by_name), lambda n: by_name[n].stop(timeout=STOP_TIMEOUT))
     try:
         yield
     finally:
         progress("Starting the nodes again")
-        for container in containers:
+        for container in running:
             container.start()
 
 
@@ -213,7 +220,7 @@ def save(
 def _base_image(client: docker.DockerClient, container: Any) -> str:
     """The node image under a container (a restored node runs on a snapshot image)."""
     image = client.images.get(container.attrs["Image"])
-    return str((image.labels or {}).get("workshop.snapshot.image") or image.id)
+    return str((image.labels or {}).get(IMAGE_LABEL) or image.id)
 
 
 def _save_node(
