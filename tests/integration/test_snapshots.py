@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.swarm_setup import manager_run, workshop_cli
-from workshop import Lab, ProviderError, checks
+from tests.swarm_setup import manager_run, while_locked, workshop_cli
+from workshop import Lab, checks
 from workshop.lab.hostkeys import load_known_hosts
 from workshop.lab.vagrant import VagrantSource
 from workshop.steps.gluster import MOUNT, gluster_ok
@@ -40,13 +40,7 @@ SERVICE = "snapshot-probe"
 @pytest.fixture(scope="module")
 def lab(lab_settings_env: str) -> Iterator[Lab]:
     lab = Lab.from_vagrant(ROOT, discover=False)
-    try:
-        lab.up()
-    except ProviderError as exc:  # Vagrant's parallel `up` tripping over its own lock
-        if "locked" not in str(exc):
-            raise
-        time.sleep(5)
-        lab.up()
+    while_locked(lab.up)  # Vagrant's parallel `up` may trip over its own lock
     lab.require("gluster")
     yield lab
     workshop_cli("snapshot", "rm", SNAPSHOT)

@@ -156,3 +156,30 @@ def test_vm_labs_are_pointed_to_vagrant_snapshots(monkeypatch, capsys) -> None:
 def test_rm_needs_names_or_all(monkeypatch, capsys) -> None:
     assert cli.main(["snapshot", "rm"]) == 2
     assert "--all" in capsys.readouterr().err
+
+
+def test_after_a_restore_a_state_left_undone_gets_its_steps_and_later_states_wait(
+    monkeypatch,
+) -> None:
+    from workshop import cli_snapshot
+    from workshop.steps.states import State
+
+    ran: list[str] = []
+    mounted: list[bool] = []
+
+    def step(lab, progress):
+        ran.append("mount")
+        mounted.append(True)
+
+    states = (
+        State("nodes", "up", lambda lab: True, ()),
+        State("gluster", "mounted", lambda lab: bool(mounted), (step,)),
+        State("registry", "never reached", lambda lab: False, ()),
+    )
+    monkeypatch.setattr(cli_snapshot, "STATES", states)
+    monkeypatch.setattr(cli_snapshot, "GRACE", {"gluster": 0.05})
+    said: list[str] = []
+    cli_snapshot.wait_for_state(object(), "gluster", said.append)  # type: ignore[arg-type]
+    assert ran == ["mount"]
+    assert "gluster did not come back by itself: running its steps" in said
+    assert not any(line.startswith("Waiting for registry") for line in said)
