@@ -35,6 +35,8 @@ import docker.errors
 
 from workshop.errors import NotReady, NotSupported, UsageError
 from workshop.images import NODE_IMAGE, engine_client, engine_errors
+from workshop.lab.lifecycle import not_ours, owner_refusal
+from workshop.lab.runtime import LabObject
 from workshop.lab.snapshot_copy import copy_volumes, parallel, remove_workers, volume_sources
 from workshop.lab.snapshot_key import (
     IMAGE_LABEL,
@@ -164,6 +166,18 @@ def _containers(client: docker.DockerClient, source: VagrantSource) -> dict[str,
     return nodes
 
 
+def _check_owner(source: VagrantSource, nodes: dict[str, _Node]) -> None:
+    """Refuse to touch node containers another folder made (unless ``source.replace``).
+
+    Raises:
+        UsageError: Some are another folder's, or name no folder: nothing was changed.
+    """
+    made = [LabObject.from_container(n.container.attrs) for n in nodes.values() if n.container]
+    blocking = not_ours(made, source.project_dir, source.machine_ids())
+    if blocking and not source.replace:
+        raise owner_refusal(source.settings.name, source.project_dir, blocking)
+
+
 @contextmanager
 def _stopped(containers: Sequence[Any], progress: Progress) -> Iterator[None]:
     """The containers stopped for the block; those that ran, started after it (also on failure)."""
@@ -202,6 +216,7 @@ def save(
     lab = source.settings.name
     with engine_errors(f"saving snapshot {name!r} of lab {lab!r}"):
         nodes = _containers(client, source)
+        _check_owner(source, nodes)
         missing = [n for n, node in nodes.items() if node.container is None]
         if missing:
             raise NotReady(f"{', '.join(missing)} of lab {lab!r} not created: `workshop up` first")
@@ -281,6 +296,7 @@ def restore(
         )
     with engine_errors(f"restoring snapshot {name!r} of lab {lab!r}"):
         nodes = _containers(client, source)
+        _check_owner(source, nodes)
         remove_workers(client, lab)
         progress(f"Restoring {len(nodes)} nodes from snapshot {name!r}")
         parallel(list(nodes), lambda n: _restore_node(client, source, snap, nodes[n]))
