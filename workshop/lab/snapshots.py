@@ -14,9 +14,13 @@ copies were copied back into the node's volumes; the new container's id is
 written where Vagrant keeps it, so that Vagrant and the kit know the machine.
 
 Both only touch the engine: whether the swarm and the volume came back is for the
-layers that reach the nodes. Every engine call has a timeout. A restore cut short
-(Ctrl-C) leaves nodes missing or half copied; the next restore makes every node
-again from the snapshot, and `workshop up --replace` rebuilds the lab from scratch.
+layers that reach the nodes. Every engine call has a timeout. On Ctrl-C the nodes'
+work in flight ends first (each step is bounded), then the interruption goes on: a
+save starts the nodes it stopped again; a restore may leave a node without its
+container, or with its volumes half copied (Vagrant then says ``not_created``).
+The next restore makes every node again from the snapshot, whatever it finds (it
+removes a leftover copying container too), and `workshop up --replace` rebuilds
+the lab from scratch.
 """
 
 from __future__ import annotations
