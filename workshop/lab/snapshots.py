@@ -227,6 +227,7 @@ def save(
         base = _base_image(client, nodes[source.settings.node_names[0]].container)
         key = current_key(source, base)
         remove_workers(client, lab)
+        prune_untagged(client, lab)  # removed snapshots the lab ran on until `down`
         remove_snapshot_objects(client, [s for s in list_snapshots(client, lab) if s.name == name])
         saved = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with _stopped([node.container for node in nodes.values()], progress):
