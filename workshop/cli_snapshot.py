@@ -9,32 +9,27 @@ has its leader and every node Ready, the Gluster volume is mounted...).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
 from collections.abc import Sequence
-from functools import partial
 
-from workshop.errors import NotConverged, NotSupported, UsageError, WorkshopError
+from workshop.errors import NotSupported, UsageError, WorkshopError
 from workshop.facade import Lab
 from workshop.lab import VagrantSource, find_project
 from workshop.lab.snapshot_key import key_differences
 from workshop.lab.snapshot_store import Snapshot, check_name
-from workshop.lab.snapshots import current_key, remove_snapshots, restore, save, snapshots
-from workshop.progress import Progress, poll_until
-from workshop.steps.states import STATES, State
+from workshop.lab.snapshot_use import after_down
+from workshop.lab.snapshots import (
+    current_key,
+    remove_snapshots,
+    restore,
+    save,
+    snapshots,
+)
+from workshop.steps.states import lab_state, wait_for_state
 
-__all__ = ["add_snapshot_parser", "lab_state", "wait_for_state"]
-
-#: Seconds a state may take to hold again by itself after the nodes start: a node
-#: lets no one log in until its boot has mounted its file systems, and a swarm
-#: elects its leader after its managers' engines start. The boot tried the Gluster
-#: mount before the engine started; when the volume's bricks were not all online
-#: yet, the mount failed and only the step mounts it again: no use waiting long.
-GRACE = {"nodes": 180.0, "docker": 120.0, "swarm": 120.0, "gluster": 1.0}
-#: The same for the other states, which hold once their services run.
-DEFAULT_GRACE = 20.0
+__all__ = ["add_snapshot_parser", "down_snapshots"]
 
 
 def _say(line: str) -> None:
@@ -55,54 +50,6 @@ def _source() -> VagrantSource:
     source = Lab.from_vagrant(find_project(), discover=False).source
     assert isinstance(source, VagrantSource)
     return source
-
-
-def _holds(state: State, lab: Lab) -> bool:
-    """Whether ``state`` holds now; an error on the way (a node booting) is a no."""
-    try:
-        return bool(state.check(lab))
-    except WorkshopError:
-        return False
-
-
-def lab_state(lab: Lab) -> str:
-    """The last state of ``require``'s order that holds, with all before it ("" if none)."""
-    reached = ""
-    for state in STATES:
-        if not _holds(state, lab):
-            break
-        reached = state.name
-    return reached
-
-
-def wait_for_state(lab: Lab, name: str, progress: Progress) -> None:
-    """Wait until every state up to ``name`` holds again (the nodes just started).
-
-    A state that does not come back by itself within its grace (:data:`GRACE`) gets
-    its steps run (the states before it hold): a Gluster mount that the node's boot
-    tried before the volume's bricks were online is mounted again, for example.
-
-    Raises:
-        WorkshopError: A state's steps failed (the message says which and why).
-    """
-    logging.getLogger("paramiko").addHandler(logging.NullHandler())  # sshd not up yet
-    for state in STATES:
-        progress(f"Waiting for {state.name}: {state.description}")
-        try:
-            poll_until(
-                partial(_holds, state, lab),
-                bool,
-                timeout=GRACE.get(state.name, DEFAULT_GRACE),
-                interval=2.0,
-                what=f"the {state.name} state ({state.description})",
-                describe=lambda held: "holds" if held else "does not hold yet",
-            )
-        except NotConverged:
-            progress(f"{state.name} did not come back by itself: running its steps")
-            for step in state.steps:  # idempotent: each does only what is missing
-                step(lab, progress)
-        if state.name == name:
-            return
 
 
 def _cmd_save(args: argparse.Namespace) -> int:
@@ -191,6 +138,28 @@ def _cmd_rm(args: argparse.Namespace) -> int:
     names = ", ".join(s.name for s in removed) or "none"
     print(f"Removed snapshots of lab {source.settings.name!r}: {names}.")
     return 0
+
+
+def down_snapshots(source: object, *, remove: bool) -> str:
+    """After `workshop down`: the lab's snapshots removed (``remove``) or kept; what to print."""
+    if not isinstance(source, VagrantSource):
+        return ""
+    try:
+        found = after_down(source, remove=remove, progress=_say)
+    except WorkshopError:
+        if remove:
+            raise
+        return ""  # the lab is down; tidying the snapshots' images can wait for the next save
+    if not found:
+        return ""
+    names = ", ".join(s.name for s in found)
+    if remove:
+        return f"Its snapshots are removed too: {names}."
+    return (
+        f"Its snapshots stay ({names}, {_size(sum(s.size for s in found))}): the next `up` "
+        "can restore them; `workshop down --snapshots` or `workshop snapshot rm --all` "
+        "removes them."
+    )
 
 
 def add_snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

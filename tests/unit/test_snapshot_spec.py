@@ -161,7 +161,7 @@ def test_rm_needs_names_or_all(monkeypatch, capsys) -> None:
 def test_after_a_restore_a_state_left_undone_gets_its_steps_and_later_states_wait(
     monkeypatch,
 ) -> None:
-    from workshop import cli_snapshot
+    from workshop.steps import states as states_module
     from workshop.steps.states import State
 
     ran: list[str] = []
@@ -176,10 +176,10 @@ def test_after_a_restore_a_state_left_undone_gets_its_steps_and_later_states_wai
         State("gluster", "mounted", lambda lab: bool(mounted), (step,)),
         State("registry", "never reached", lambda lab: False, ()),
     )
-    monkeypatch.setattr(cli_snapshot, "STATES", states)
-    monkeypatch.setattr(cli_snapshot, "GRACE", {"gluster": 0.05})
+    monkeypatch.setattr(states_module, "STATES", states)
+    monkeypatch.setattr(states_module, "GRACE", {"gluster": 0.05})
     said: list[str] = []
-    cli_snapshot.wait_for_state(object(), "gluster", said.append)  # type: ignore[arg-type]
+    states_module.wait_for_state(object(), "gluster", said.append)  # type: ignore[arg-type]
     assert ran == ["mount"]
     assert "gluster did not come back by itself: running its steps" in said
     assert not any(line.startswith("Waiting for registry") for line in said)

@@ -68,7 +68,15 @@ from workshop.lab.snapshot_store import (
 from workshop.lab.vagrant import VagrantSource
 from workshop.progress import Progress, quiet
 
-__all__ = ["current_key", "find_snapshot", "remove_snapshots", "restore", "save", "snapshots"]
+__all__ = [
+    "current_key",
+    "find_snapshot",
+    "lab_engine",
+    "remove_snapshots",
+    "restore",
+    "save",
+    "snapshots",
+]
 
 #: Seconds a node may take to shut down before the engine kills it.
 STOP_TIMEOUT = 60
@@ -86,7 +94,7 @@ class _Node:
     spec: ContainerSpec | None
 
 
-def _engine(source: VagrantSource) -> docker.DockerClient:
+def lab_engine(source: VagrantSource) -> docker.DockerClient:
     """The engine client, once the lab is known to be of node containers.
 
     Raises:
@@ -126,7 +134,7 @@ def current_key(source: VagrantSource, image: str | None = None) -> SnapshotKey:
 
 def snapshots(source: VagrantSource, *, every_lab: bool = False) -> list[Snapshot]:
     """The snapshots of this lab (of every lab with ``every_lab``)."""
-    client = _engine(source)
+    client = lab_engine(source)
     with engine_errors("listing the lab snapshots"):
         return list_snapshots(client, None if every_lab else source.settings.name)
 
@@ -216,7 +224,7 @@ def save(
         EngineError: The engine refused or did not answer.
     """
     check_name(name)
-    client = _engine(source)
+    client = lab_engine(source)
     lab = source.settings.name
     with engine_errors(f"saving snapshot {name!r} of lab {lab!r}"):
         nodes = _containers(client, source)
@@ -285,7 +293,7 @@ def restore(
         EngineError: The engine refused or did not answer.
     """
     snap = find_snapshot(source, name)
-    client = _engine(source)
+    client = lab_engine(source)
     lab = source.settings.name
     if not snap.complete:
         raise UsageError(
@@ -363,7 +371,7 @@ def remove_snapshots(
         UsageError: A name is invalid or unknown: nothing was removed.
     """
     chosen = [find_snapshot(source, n) for n in names] if names else snapshots(source)
-    client = _engine(source)
+    client = lab_engine(source)
     with engine_errors(f"removing snapshots of lab {source.settings.name!r}"):
         remove_snapshot_objects(client, chosen, progress)
         prune_untagged(client, source.settings.name)
