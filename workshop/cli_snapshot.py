@@ -9,10 +9,13 @@ has its leader and every node Ready, the Gluster volume is mounted...).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from workshop.errors import NotSupported, UsageError, WorkshopError
 from workshop.facade import Lab
@@ -29,7 +32,10 @@ from workshop.lab.snapshots import (
 )
 from workshop.steps.states import lab_state, wait_for_state
 
-__all__ = ["add_snapshot_parser", "down_snapshots"]
+__all__ = ["add_snapshot_parser", "chapter_state", "down_snapshots"]
+
+#: A chapter's first code cell brings the lab to the state it starts from.
+_REQUIRE = re.compile(r"""lab\.require\(\s*["']([a-z]+)["']""")
 
 
 def _say(line: str) -> None:
@@ -162,6 +168,47 @@ def down_snapshots(source: object, *, remove: bool) -> str:
     )
 
 
+def chapter_state(notebooks: Path, chapter: str) -> tuple[str, str]:
+    """The notebook of ``chapter`` (``07``, ``7`` or ``07-deploy-a-stack``) and its state.
+
+    The state is the one the chapter's first ``lab.require("...")`` names.
+
+    Raises:
+        UsageError: No such chapter, or one that starts from no lab state.
+    """
+    wanted = chapter.strip().removesuffix(".ipynb")
+    if wanted.isdigit():
+        wanted = f"{int(wanted):02d}"
+    found = sorted(notebooks.glob("[0-9][0-9]-*.ipynb"))
+    chosen = [p for p in found if p.stem == wanted or p.stem.split("-", 1)[0] == wanted]
+    if len(chosen) != 1:
+        names = ", ".join(p.stem for p in found) or f"none in {notebooks}"
+        raise UsageError(f"no chapter {chapter!r}: the chapters are {names}")
+    cells = json.loads(chosen[0].read_text(encoding="utf-8")).get("cells", [])
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            match = _REQUIRE.search("".join(cell.get("source", "")))
+            if match:
+                return chosen[0].stem, match.group(1)
+    raise UsageError(f"chapter {chosen[0].stem} starts from no lab state: nothing to reset")
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    project = find_project()
+    chapter, state = chapter_state(project / "notebooks", args.to)
+    lab = Lab.connect()
+    started = time.monotonic()
+    report = lab.reset(state, progress=_say)
+    restored = any(r.step == "restore_snapshot" for r in report.steps)
+    how = "restored from its snapshot" if restored else "by its steps"
+    print(report)
+    print(
+        f"The lab is where chapter {chapter} starts (state {state}), {how}, "
+        f"in {time.monotonic() - started:.1f} s."
+    )
+    return 0
+
+
 def add_snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `workshop snapshot ...` to the command's subparsers."""
     snapshot = sub.add_parser(
@@ -182,3 +229,10 @@ def add_snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     rm.add_argument("names", nargs="*", metavar="NAME", help="the snapshots to remove")
     rm.add_argument("--all", action="store_true", help="every snapshot of this lab")
     rm.set_defaults(func=_cmd_rm)
+    reset = sub.add_parser(
+        "reset", help="bring the lab to where a chapter starts (its snapshot, else its steps)"
+    )
+    reset.add_argument(
+        "--to", required=True, metavar="CHAPTER", help="the chapter: 07 or 07-deploy-a-stack"
+    )
+    reset.set_defaults(func=_cmd_reset)

@@ -27,11 +27,13 @@ from workshop.progress import Progress, quiet
 from workshop.remote import RemoteLab
 from workshop.settings import snapshots_requested
 from workshop.steps.report import NodeChange, RequireReport, StateOutcome, StepResult
+from workshop.steps.reset import reset_swarm
 from workshop.steps.states import (
     STATE_NAMES,
     lab_state,
     last_state,
     require,
+    state_named,
     wait_for_state,
 )
 
@@ -69,6 +71,23 @@ class Lab(RemoteLab):
         if target in SAVED_STATES and _reached(report, target):
             self._save_state(source, target, progress)
         return report
+
+    def reset(self, state: str, progress: Progress = quiet) -> RequireReport:
+        """Bring the lab back to ``state`` as a chapter starting from it expects it.
+
+        With a matching snapshot of ``state`` (docker provider), it is restored: that
+        also undoes whatever later chapters did (nodes powered off or drained, stacks).
+        Without one, every node is powered on, :func:`~workshop.steps.reset.reset_swarm`
+        undoes what later chapters left on the swarm, and the state is required.
+        """
+        state = state_named(state).name
+        source = self._snapshot_source()
+        snap = matching_snapshot(source, state_snapshot_name(state), state) if source else None
+        if source is not None and snap is not None:
+            return self._restore_state(source, snap, (state,), progress)
+        require(self, "nodes", progress=progress)
+        reset_swarm(self, state, progress=progress)
+        return self.require(state, progress=progress)
 
     def _snapshot_source(self) -> VagrantSource | None:
         """The lab's source when ``require`` may use snapshots: node containers, setting on."""
