@@ -78,7 +78,9 @@ class Lab(RemoteLab):
         With a matching snapshot of ``state`` (docker provider), it is restored: that
         also undoes whatever later chapters did (nodes powered off or drained, stacks).
         Without one, every node is powered on, :func:`~workshop.steps.reset.reset_swarm`
-        undoes what later chapters left on the swarm, and the state is required.
+        undoes what later chapters left on the swarm, and the state is required; then
+        the state is saved for next time (as ``require`` saves it) when the lab is in
+        it and in no later one.
         """
         state = state_named(state).name
         source = self._snapshot_source()
@@ -87,7 +89,11 @@ class Lab(RemoteLab):
             return self._restore_state(source, snap, (state,), progress)
         require(self, "nodes", progress=progress)
         reset_swarm(self, state, progress=progress)
-        return self.require(state, progress=progress)
+        report = self.require(state, progress=progress)  # saves the state if steps reached it
+        unsaved = state in SAVED_STATES and not _reached(report, state)
+        if source is not None and unsaved and lab_state(self) == state:  # nothing later holds
+            self._save_state(source, state, progress)
+        return report
 
     def _snapshot_source(self) -> VagrantSource | None:
         """The lab's source when ``require`` may use snapshots: node containers, setting on."""

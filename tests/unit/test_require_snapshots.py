@@ -139,7 +139,18 @@ def test_reset_restores_even_a_lab_past_the_state(monkeypatch, tmp_path) -> None
 def test_reset_without_a_snapshot_powers_on_then_runs_the_steps(monkeypatch, tmp_path) -> None:
     rec = Recorder(monkeypatch, [_snapshot("state-registry", "gluster", KEY)], "demoapp")
     _lab(tmp_path).reset("registry")
-    assert rec.did == ["steps nodes", "steps registry"]
+    assert rec.did == ["steps nodes", "steps registry"]  # the lab is past it: no save
+
+
+def test_reset_saves_a_lab_found_exactly_in_the_state(monkeypatch, tmp_path) -> None:
+    rec = Recorder(monkeypatch, [], "registry")
+    _lab(tmp_path).reset("registry")
+    assert rec.did == [
+        "steps nodes",
+        "steps registry",
+        "apt-get clean",
+        "save state-registry (registry)",
+    ]
 
 
 @pytest.mark.parametrize(
