@@ -57,7 +57,13 @@ class Lab(RemoteLab):
         """Bring the lab to named states (and all before them), running only what is missing.
 
         States, in order: nodes, docker, swarm, firewall, gluster, registry, demoapp
-        (see `workshop.steps.states`).
+        (see `workshop.steps.states`). On a lab of node containers, the last state's
+        snapshot stands in for the steps when it fits, and the states chapters start
+        from are saved once the steps reached them (see this module's text).
+
+        Raises:
+            UsageError: No state, an unknown one, or a bad ``WORKSHOP_SNAPSHOTS``.
+            NotConverged: A state's steps ran but its check still fails.
         """
         source = self._snapshot_source()
         if source is None:
