@@ -65,7 +65,8 @@ def _source(lab: Lab) -> VagrantSource:
 
 def _verdict(name: str, value: float) -> str:
     good = value >= TARGETS[name] if name == "speedup" else value <= TARGETS[name]
-    return "ok" if good else f"over the target of {TARGETS[name]:g}"
+    missed = "below" if name == "speedup" else "over"
+    return "ok" if good else f"{missed} the target of {TARGETS[name]:g}"
 
 
 def _build_and_save(lab: Lab, progress: Callable[[str], None]) -> dict[str, float]:
