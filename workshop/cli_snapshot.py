@@ -162,9 +162,9 @@ def down_snapshots(source: object, *, remove: bool) -> str:
     if remove:
         return f"Its snapshots are removed too: {names}."
     return (
-        f"Its snapshots stay ({names}, {_size(sum(s.size for s in found))}): the next `up` "
-        "can restore them; `workshop down --snapshots` or `workshop snapshot rm --all` "
-        "removes them."
+        f"Its snapshots stay ({names}, {_size(sum(s.size for s in found))}): `require` and "
+        "`workshop reset` restore them after the next `up`; `workshop down --snapshots` or "
+        "`workshop snapshot rm --all` removes them."
     )
 
 
