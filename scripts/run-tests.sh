@@ -76,13 +76,14 @@ rc=0
 # The chapters-alone tests (each chapter first thing on bare nodes, lab `wsalone`)
 # mostly wait on the lab: they run beside the rest, on a lab of their own, once the
 # images both sides use are built, and the graded labs (labs/, unsolved then solved)
-# follow them on that lab. Their report follows the main one. They use snapshots:
-# a chapter whose starting state was saved by an earlier one (05 after 04, 08 and 09
-# after 07) gets it restored, as a learner would; the chapters that teach an
-# installation (03 the swarm, 05 Gluster) still run it. `down --snapshots` at the
-# end removes them.
+# follow them on that lab, then the snapshot tests. Their report follows the main
+# one. The chapters use snapshots: a chapter whose starting state an earlier one
+# saved (05 after 04, 08 and 09 after 07) gets it restored, as a learner would; the
+# chapters that teach an installation (03 the swarm, 05 Gluster) still run it.
+# `down --snapshots` at the end removes them.
 alone=tests/integration/test_chapters_alone.py
 graded=tests/integration/test_labs.py
+snapshots=tests/integration/test_snapshots.py
 pytest_args=(--nbval-lax --timeout=1200 -p no:cacheprovider)
 "$BIN/python" -m tests.build_images >artifacts/images.log 2>&1 || { cat artifacts/images.log; rc=1; }
 if [ $rc -eq 0 ] && [ -z "${WORKSHOP_TESTS_SERIAL:-}" ] && [ $# -eq 0 ]; then
@@ -90,7 +91,7 @@ if [ $rc -eq 0 ] && [ -z "${WORKSHOP_TESTS_SERIAL:-}" ] && [ $# -eq 0 ]; then
   setsid bash -c '
     WORKSHOP_SNAPSHOTS=1 "$@" --junitxml=artifacts/junit-alone.xml '"$alone"'; alone_rc=$?
     WORKSHOP_LAB=wsalone WORKSHOP_SUBNET=192.168.62 \
-      "$@" --junitxml=artifacts/junit-labs.xml '"$graded"'; labs_rc=$?
+      "$@" --junitxml=artifacts/junit-labs.xml '"$graded $snapshots"'; labs_rc=$?
     [ $alone_rc -eq 0 ] && [ $labs_rc -eq 0 ]' \
     run-alone "$BIN/pytest" "${pytest_args[@]}" >artifacts/chapters-alone.log 2>&1 &
   alone_pid=$!
@@ -101,7 +102,7 @@ for extra in notebooks tests/browser; do
   compgen -G "$extra/*" >/dev/null && paths+=("$extra")
 done
 ignore=()
-[ -n "$alone_pid" ] && ignore=(--ignore="$alone" --ignore="$graded")
+[ -n "$alone_pid" ] && ignore=(--ignore="$alone" --ignore="$graded" --ignore="$snapshots")
 "$BIN/pytest" "${pytest_args[@]}" --junitxml=artifacts/junit.xml "${ignore[@]}" "${paths[@]}" "$@" \
   || rc=1
 
@@ -117,7 +118,7 @@ fi
 if [ -n "$alone_pid" ]; then
   wait "$alone_pid" || rc=1
   alone_pid=
-  echo "=== chapters alone on bare nodes, then the graded labs (artifacts/chapters-alone.log) ==="
+  echo "=== chapters alone, the graded labs, snapshots (artifacts/chapters-alone.log) ==="
   cat artifacts/chapters-alone.log
 fi
 
