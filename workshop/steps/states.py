@@ -19,7 +19,7 @@ from functools import partial
 from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
 from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
-from workshop.steps.apt import install_packages
+from workshop.steps.apt import apt_cache, install_packages
 from workshop.steps.docker import docker_versions, install_docker
 from workshop.steps.firewall import firewall, firewall_ok
 from workshop.steps.gluster import gluster_ok, gluster_volume
@@ -292,5 +292,9 @@ def wait_for_state(lab: RemoteLab, name: str, progress: Progress = quiet) -> Non
             progress(f"{state.name} did not come back by itself: running its steps")
             for step in state.steps:  # idempotent: each does only what is missing
                 step(lab, progress)
+        if state.name == "nodes":
+            # The nodes' apt goes through the lab's package cache, a container of this
+            # host's that a fresh `up` may not have started yet: later chapters install.
+            apt_cache(lab, progress)
         if state.name == name:
             return
