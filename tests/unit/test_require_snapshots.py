@@ -30,6 +30,12 @@ OTHER_IMAGE = SnapshotKey(image="sha256:" + "b" * 64, steps="1" * 16, settings="
 NODES = ("node-1", "node-2", "node-3")
 
 
+@pytest.fixture(autouse=True)
+def _snapshots_setting_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default (snapshots on), whatever the shell running the tests set."""
+    monkeypatch.delenv("WORKSHOP_SNAPSHOTS", raising=False)
+
+
 def _snapshot(name: str, state: str, key: SnapshotKey) -> Snapshot:
     return Snapshot(
         name,
