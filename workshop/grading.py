@@ -35,6 +35,7 @@ from workshop.facade import Lab
 from workshop.lab import VagrantSource
 from workshop.remote import RemoteLab
 from workshop.settings import LabSettings
+from workshop.steps.report import text_table
 
 __all__ = [
     "ClassRow",
@@ -99,16 +100,6 @@ def grade_lab(
     return rows
 
 
-def _cells(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    """A plain text table, each column as wide as its widest cell but the last."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    lines = []
-    for row in [header, *rows]:
-        lead = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        lines.append(f"{lead}  {row[-1]}".rstrip())
-    return "\n".join(lines)
-
-
 def grade_table(rows: Sequence[GradeRow]) -> str:
     """The grade of one lab: lab, check, PASS/FAIL, and the hint (or what was seen)."""
     body = [
@@ -116,7 +107,7 @@ def grade_table(rows: Sequence[GradeRow]) -> str:
         for r in rows
     ]
     passed = sum(r.passed for r in rows)
-    table = _cells(body, ("lab", "check", "result", "hint"))
+    table = text_table(("lab", "check", "result", "hint"), body)
     return f"{table}\n{passed} of {len(rows)} checks passed."
 
 
@@ -262,7 +253,7 @@ def class_table(rows: Sequence[ClassRow]) -> str:
         )
         for r in rows
     ]
-    return _cells(body, ("learner", "labs passed", "first failing check", "hint"))
+    return text_table(("learner", "labs passed", "first failing check", "hint"), body)
 
 
 def class_json(rows: Sequence[ClassRow]) -> str:

@@ -183,6 +183,9 @@ def test_chapters_03_and_05_run_on_the_hosts(hosts: Hosts) -> None:
         check=False,
     )
     _timed("chapters 03 and 05", started)
+    # The whole report stays for a failure's cause: pytest's own log cuts it short.
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "artifacts" / "inventory-chapters.log").write_text(proc.stdout + proc.stderr)
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
     assert proc.returncode == 0, f"chapters 03 and 05 failed on the inventory:\n{tail}"
 

@@ -37,6 +37,7 @@ from workshop.lab.lab_hostkeys import (
 from workshop.lab.lifecycle import check_removal, prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.runtime import repair_lab_addresses
+from workshop.lab.vagrant_index import claim_index_entries
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
 from workshop.progress import Progress, quiet
 from workshop.settings import ENV_VARS, LabSettings, replace_requested
@@ -257,6 +258,7 @@ class VagrantSource:
 
     def up(self, names: Sequence[str] = (), progress: Progress = quiet) -> None:
         """`vagrant up` the lab (or some machines of it)."""
+        claim_index_entries(self.dotfile_dir, self.provider, names or self.settings.node_names)
         args = ["up", f"--provider={self.provider}", *names]
         # Machines of one lab come up at once: the docker provider runs them in parallel.
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
@@ -267,6 +269,7 @@ class VagrantSource:
 
     def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines on again, without provisioning."""
+        claim_index_entries(self.dotfile_dir, self.provider, names or self.settings.node_names)
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
         self._repair_addresses(progress)
