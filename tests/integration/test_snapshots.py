@@ -124,6 +124,8 @@ def test_a_broken_lab_comes_back_whole_from_its_snapshot(lab: Lab) -> None:
     save_seconds, said = _timed_cli("snapshot", "save", SNAPSHOT)
     # The session lab is at gluster or further (earlier tests may have gone on).
     assert re.search(r"state (gluster|registry|demoapp)\b", said), said
+    doctor = workshop_cli("doctor", env=dict(os.environ)).stdout
+    assert re.search(rf"snapshots: \d+ saved \(labs? [^)]*{source.settings.name}", doctor), doctor
     _break(Lab.connect())
     ids_before = {name: source.machine_id(name) for name in source.settings.node_names}
     restore_seconds, said = _timed_cli("snapshot", "restore", SNAPSHOT)
