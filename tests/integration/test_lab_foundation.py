@@ -6,8 +6,6 @@ the inventory path, the CLI, leftovers of an interrupted run, and `down` last.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -126,19 +124,6 @@ def test_a_node_that_lost_its_lab_network_is_attached_again(lab: Lab, lab_subnet
 
 def test_engine_view_agrees_with_vagrant(lab: Lab) -> None:
     assert_engine_agrees_with_vagrant(lab)
-
-
-def test_each_machine_has_a_vagrant_index_entry_of_its_own(lab: Lab) -> None:
-    # Other labs of this folder (the tests run several at once) hold entries of their own.
-    source = lab.source
-    assert isinstance(source, VagrantSource)
-    source.vagrant(["status"])  # Vagrant adds a machine's claimed entry at its next command
-    home = Path(os.environ.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))
-    index = json.loads((home / "data" / "machine-index" / "index").read_text())["machines"]
-    for name in NAMES:
-        entry_id = source.dotfile_dir / "machines" / name / source.provider / "index_uuid"
-        entry = index[entry_id.read_text().strip()]
-        assert (entry["name"], entry["local_data_path"]) == (name, str(source.dotfile_dir))
 
 
 def test_halted_node_is_reported_unreachable_and_others_succeed(lab: Lab) -> None:

@@ -101,7 +101,7 @@ def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
     )
 
 
-def test_a_docker_object_gone_under_vagrant_up_is_worth_one_more_try() -> None:
+def test_another_labs_work_under_vagrant_up_is_worth_one_more_try() -> None:
     race = (DATA / "stderr-up-no-such-object.txt").read_text()
     assert vagrant._docker_race(race)
     # Vagrant lists every network, then inspects them all: one removed in between.
@@ -110,6 +110,9 @@ def test_a_docker_object_gone_under_vagrant_up_is_worth_one_more_try() -> None:
     # The cause is in the message too, above the pages of JSON that follow it.
     message = str(ProviderError(["vagrant", "up"], 1, gone))
     assert "network wsgone not found" in message and "lines omitted" in message
+    # A new machine whose index entry another lab's Vagrant held (recorded in CI).
+    index = (DATA / "stderr-up-failed-to-lock-new-machine.txt").read_text()
+    assert vagrant._docker_race(index)
     # A lock, or any other refusal, is not that race.
     assert not vagrant._docker_race(LOCKED)
     assert not vagrant._docker_race("The provider 'docker' could not be found.")
@@ -159,32 +162,3 @@ def test_up_gives_up_after_its_tries_and_on_any_other_failure(
         with pytest.raises(ProviderError):
             source.create()
         assert calls.count("up") == tries
-
-
-def _index_ids(source: VagrantSource) -> dict[str, str]:
-    machines = source.dotfile_dir / "machines"
-    return {
-        path.parts[-3]: path.read_text()
-        for path in sorted(machines.glob(f"*/{source.provider}/index_uuid"))
-    }
-
-
-def test_two_labs_of_one_folder_never_share_a_machine_index_entry(tmp_path: Path) -> None:
-    # Vagrant gives a new machine the index entry of any machine with its name in the
-    # same folder; the first `up` of each lab claims entries of its own.
-    first, second = (
-        FakeVagrantSource(tmp_path, settings=LabSettings(name=name, provider="docker"))
-        for name in ("wsone", "wstwo")
-    )
-    made = first.dotfile_dir / "machines" / "node-3" / "docker"
-    made.mkdir(parents=True)
-    (made / "id").write_text("c0ffee")  # made before: Vagrant's entry stays its own
-    for source in (first, second):
-        source.execute = ScriptedCommand((0, "", ""))
-        source.up()
-    ids = {**_index_ids(first), **{f"2:{k}": v for k, v in _index_ids(second).items()}}
-    assert sorted(ids) == ["2:node-1", "2:node-2", "2:node-3", "node-1", "node-2"]
-    assert len(set(ids.values())) == len(ids)
-    again = _index_ids(second)
-    second.up(["node-2"])  # a second `up` keeps the ids
-    assert _index_ids(second) == again

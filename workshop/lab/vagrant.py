@@ -37,7 +37,6 @@ from workshop.lab.lab_hostkeys import (
 from workshop.lab.lifecycle import check_removal, prepare_node_containers, remove_node_containers
 from workshop.lab.node import Node, SSHEndpoint
 from workshop.lab.runtime import repair_lab_addresses
-from workshop.lab.vagrant_index import claim_index_entries
 from workshop.lab.vagrant_parse import MachineStatus, find_error, parse_ssh_config, parse_status
 from workshop.progress import Progress, quiet
 from workshop.settings import ENV_VARS, LabSettings, replace_requested
@@ -258,7 +257,6 @@ class VagrantSource:
 
     def up(self, names: Sequence[str] = (), progress: Progress = quiet) -> None:
         """`vagrant up` the lab (or some machines of it)."""
-        claim_index_entries(self.dotfile_dir, self.provider, names or self.settings.node_names)
         args = ["up", f"--provider={self.provider}", *names]
         # Machines of one lab come up at once: the docker provider runs them in parallel.
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
@@ -269,7 +267,6 @@ class VagrantSource:
 
     def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines on again, without provisioning."""
-        claim_index_entries(self.dotfile_dir, self.provider, names or self.settings.node_names)
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
         self._repair_addresses(progress)
@@ -319,7 +316,7 @@ class VagrantSource:
                     self.remove(progress)
                 if not again:
                     raise
-                progress("Docker lost track of an object Vagrant had just used: one more try")
+                progress("`vagrant up` met another lab's work under way: one more try")
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -363,18 +360,25 @@ _LOCKED = (
     "machine because it is locked",
     "another process is already executing an action on the machine",
 )
-#: What Docker says when Vagrant inspects an object removed a moment before.
-_RACE = re.compile(r"No such (object|network|container)|network \S+ not found")
+#: What Docker says when Vagrant inspects an object removed a moment before, and what
+#: Vagrant says when another lab's Vagrant holds the index entry a new machine takes.
+_RACE = re.compile(
+    r"No such (object|network|container)|network \S+ not found|Failed to lock new machine"
+)
 
 
 def _docker_race(output: str) -> bool:
-    """Whether `vagrant up` failed on an object Docker had just removed or not made yet.
+    """Whether `vagrant up` failed on another lab's work at that very moment.
 
     Right after leftovers go, or while another lab's machines and networks come and
     go, the docker provider now and then inspects a container or network that is
     gone: it lists every network, then inspects them all ("network ... not found"),
-    or inspects a container it just made ("No such object"). Another `up` on a
-    clean slate works.
+    or inspects a container it just made ("No such object"). And Vagrant gives a
+    machine made for the first time the entry, in its host-wide machine index, of a
+    machine with the same name in the same folder (another lab's node-2 for this
+    lab's node-2), which it must lock: while the other lab's Vagrant holds it, the
+    new machine fails ("Failed to lock new machine"). Another `up` on a clean slate
+    works.
     """
     return _RACE.search(output) is not None
 
