@@ -181,6 +181,9 @@ def test_chapter_runs_alone_on_bare_nodes(
         check=False,
     )
     took = time.monotonic() - started
+    # The whole report stays for a failure's cause: the assertion shows its end only.
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "artifacts" / f"alone-{chapter}.log").write_text(proc.stdout + proc.stderr)
     after_chapter[chapter] = ([n.state for n in lab.refresh().nodes], node_rows(lab))
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
     assert proc.returncode == 0, f"{chapter} failed alone after {took:.0f} s:\n{tail}"
