@@ -162,3 +162,23 @@ def test_up_gives_up_after_its_tries_and_on_any_other_failure(
         with pytest.raises(ProviderError):
             source.create()
         assert calls.count("up") == tries
+
+
+def test_start_tries_again_when_another_labs_network_goes_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    # Powering a node on runs `vagrant up --no-provision`, which inspects every network.
+    gone = (DATA / "stderr-up-network-gone.txt").read_text()
+    monkeypatch.setattr(VagrantSource, "host_keys", property(lambda _: _Recorder()))
+    source = FakeVagrantSource(tmp_path, settings=LabSettings(provider="libvirt"))
+    source.execute = ScriptedCommand((1, "", gone), (0, "", ""))
+    source.start(["node-3"])
+    assert source.execute.calls == [["up", "--provider=libvirt", "--no-provision", "node-3"]] * 2
+    source.execute = ScriptedCommand((1, "", gone))
+    with pytest.raises(ProviderError, match="not found"):
+        source.start(["node-3"])
+    assert len(source.execute.calls) == vagrant.UP_TRIES
+    source.execute = ScriptedCommand((1, "", "The provider 'libvirt' could not be found."))
+    with pytest.raises(ProviderError):
+        source.start(["node-3"])
+    assert len(source.execute.calls) == 1

@@ -3,12 +3,11 @@
 Runs ``vagrant`` in the project directory with the lab's settings in the
 environment, and reads the machines back from ``vagrant status --machine-readable``
 and ``vagrant ssh-config`` (for the docker provider, from the engine when it can:
-see :mod:`workshop.lab.engine_view`). Every call has a timeout; a command that
-Vagrant refuses because another Vagrant process holds a machine is tried again a
-few times (:data:`LOCK_RETRY_DELAYS`). ``vagrant`` runs in a process group of its
-own (:mod:`workshop.lab.host_command`): a timeout or Ctrl-C stops it and every
-process it started within about 2 s, and the next `up` repairs what it left half
-done.
+see :mod:`workshop.lab.engine_view`). Every call has a timeout; a command refused
+because another Vagrant process holds a machine is tried again a few times
+(:data:`LOCK_RETRY_DELAYS`), and an `up` that met another lab's work (:data:`UP_TRIES`).
+``vagrant`` runs in a process group of its own (:mod:`workshop.lab.host_command`): a
+timeout or Ctrl-C stops it and all it started within about 2 s.
 """
 
 from __future__ import annotations
@@ -57,8 +56,9 @@ ENGINE_TIMEOUT = 30
 #: another Vagrant process held a machine's lock: six tries, 59 s of waiting at most.
 LOCK_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 30.0)
 
-#: How many times `workshop up` runs `vagrant up` when Docker loses an object under it.
+#: How many times `vagrant up` runs when another lab's work gets in its way.
 UP_TRIES = 3
+_AGAIN = "`vagrant up` met another lab's work under way: one more try"
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
 DEFAULT_LAB = "workshop"
@@ -266,9 +266,16 @@ class VagrantSource:
         self.vagrant(["halt", *names], timeout=POWER_TIMEOUT, progress=progress)
 
     def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
-        """Power machines on again, without provisioning."""
+        """Power machines on again, without provisioning (tried again as `create` is)."""
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
-        self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+        for attempt in range(1, UP_TRIES + 1):
+            try:
+                self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+                break
+            except ProviderError as exc:
+                if attempt == UP_TRIES or not _docker_race(exc.stderr):
+                    raise
+                progress(_AGAIN)
         self._repair_addresses(progress)
         self.host_keys.record(names, progress=progress, missing_only=True)
 
@@ -316,7 +323,7 @@ class VagrantSource:
                     self.remove(progress)
                 if not again:
                     raise
-                progress("`vagrant up` met another lab's work under way: one more try")
+                progress(_AGAIN)
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -370,15 +377,11 @@ _RACE = re.compile(
 def _docker_race(output: str) -> bool:
     """Whether `vagrant up` failed on another lab's work at that very moment.
 
-    Right after leftovers go, or while another lab's machines and networks come and
-    go, the docker provider now and then inspects a container or network that is
-    gone: it lists every network, then inspects them all ("network ... not found"),
-    or inspects a container it just made ("No such object"). And Vagrant gives a
-    machine made for the first time the entry, in its host-wide machine index, of a
-    machine with the same name in the same folder (another lab's node-2 for this
-    lab's node-2), which it must lock: while the other lab's Vagrant holds it, the
-    new machine fails ("Failed to lock new machine"). Another `up` on a clean slate
-    works.
+    The docker provider lists every network, then inspects them all ("network ...
+    not found" if one went in between), or inspects a container just made ("No such
+    object"). A new machine takes the entry, in Vagrant's host-wide index, of the
+    machine of its name in the same folder (another lab's node-2), which it must lock
+    ("Failed to lock new machine"). Another `up` works.
     """
     return _RACE.search(output) is not None
 
