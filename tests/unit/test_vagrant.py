@@ -103,19 +103,19 @@ def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
 
 def test_another_labs_work_under_vagrant_up_is_worth_one_more_try() -> None:
     race = (DATA / "stderr-up-no-such-object.txt").read_text()
-    assert vagrant._docker_race(race)
+    assert vagrant._other_labs_work(race)
     # Vagrant lists every network, then inspects them all: one removed in between.
     gone = (DATA / "stderr-up-network-gone.txt").read_text()
-    assert vagrant._docker_race(gone)
+    assert vagrant._other_labs_work(gone)
     # The cause is in the message too, above the pages of JSON that follow it.
     message = str(ProviderError(["vagrant", "up"], 1, gone))
     assert "network wsgone not found" in message and "lines omitted" in message
     # A new machine whose index entry another lab's Vagrant held (recorded in CI).
     index = (DATA / "stderr-up-failed-to-lock-new-machine.txt").read_text()
-    assert vagrant._docker_race(index)
+    assert vagrant._other_labs_work(index)
     # A lock, or any other refusal, is not that race.
-    assert not vagrant._docker_race(LOCKED)
-    assert not vagrant._docker_race("The provider 'docker' could not be found.")
+    assert not vagrant._other_labs_work(LOCKED)
+    assert not vagrant._other_labs_work("The provider 'docker' could not be found.")
 
 
 class _Recorder:

@@ -16,7 +16,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -46,8 +47,7 @@ __all__ = ["VagrantSource", "resolve_provider"]
 QUERY_TIMEOUT = 120.0
 #: Seconds for `vagrant up` of the whole lab (image already built).
 UP_TIMEOUT = 1200.0
-#: Seconds for halt / destroy.
-POWER_TIMEOUT = 300.0
+POWER_TIMEOUT = 300.0  #: Seconds for halt / destroy.
 
 #: Seconds for one query of the Docker engine.
 ENGINE_TIMEOUT = 30
@@ -58,7 +58,6 @@ LOCK_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 30.0)
 
 #: How many times `vagrant up` runs when another lab's work gets in its way.
 UP_TRIES = 3
-_AGAIN = "`vagrant up` met another lab's work under way: one more try"
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
 DEFAULT_LAB = "workshop"
@@ -256,10 +255,11 @@ class VagrantSource:
         return {machine_id for machine_id in map(self.machine_id, names) if machine_id}
 
     def up(self, names: Sequence[str] = (), progress: Progress = quiet) -> None:
-        """`vagrant up` the lab (or some machines of it)."""
+        """`vagrant up` the lab (or some machines of it), each machine at its lab address."""
         args = ["up", f"--provider={self.provider}", *names]
         # Machines of one lab come up at once: the docker provider runs them in parallel.
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+        self._repair_addresses(progress)
 
     def halt(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines off (a clean shutdown)."""
@@ -268,14 +268,7 @@ class VagrantSource:
     def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines on again, without provisioning (tried again as `create` is)."""
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
-        for attempt in range(1, UP_TRIES + 1):
-            try:
-                self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
-                break
-            except ProviderError as exc:
-                if attempt == UP_TRIES or not _docker_race(exc.stderr):
-                    raise
-                progress(_AGAIN)
+        _with_tries(partial(self.vagrant, args, UP_TIMEOUT, progress), progress, lambda: None)
         self._repair_addresses(progress)
         self.host_keys.record(names, progress=progress, missing_only=True)
 
@@ -310,20 +303,13 @@ class VagrantSource:
                 project=self.project_dir,
                 replace=self.replace,
             )
-        for attempt in range(1, UP_TRIES + 1):
-            try:
-                self.up(progress=progress)
-                self._repair_addresses(progress)
-                break
-            except WorkshopError as exc:
-                output = exc.stderr if isinstance(exc, ProviderError) else str(exc)
-                again = attempt < UP_TRIES and _docker_race(output)
-                if not existed:
-                    progress("`vagrant up` failed: removing what it created")
-                    self.remove(progress)
-                if not again:
-                    raise
-                progress(_AGAIN)
+
+        def failed() -> None:
+            if not existed:
+                progress("`vagrant up` failed: removing what it created")
+                self.remove(progress)
+
+        _with_tries(lambda: self.up(progress=progress), progress, failed)
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -367,21 +353,35 @@ _LOCKED = (
     "machine because it is locked",
     "another process is already executing an action on the machine",
 )
-#: What Docker says when Vagrant inspects an object removed a moment before, and what
-#: Vagrant says when another lab's Vagrant holds the index entry a new machine takes.
+#: What `vagrant up` says when another lab's work gets in its way (see below).
 _RACE = re.compile(
     r"No such (object|network|container)|network \S+ not found|Failed to lock new machine"
 )
 
 
-def _docker_race(output: str) -> bool:
+def _with_tries(
+    action: Callable[[], object], progress: Progress, failed: Callable[[], None]
+) -> None:
+    """``action`` (a `vagrant up`) up to UP_TRIES times while another lab's work fails it."""
+    for attempt in range(1, UP_TRIES + 1):
+        try:
+            action()
+            return
+        except WorkshopError as exc:
+            output = exc.stderr if isinstance(exc, ProviderError) else str(exc)
+            failed()
+            if attempt == UP_TRIES or not _other_labs_work(output):
+                raise
+            progress("`vagrant up` met another lab's work under way: one more try")
+
+
+def _other_labs_work(output: str) -> bool:
     """Whether `vagrant up` failed on another lab's work at that very moment.
 
-    The docker provider lists every network, then inspects them all ("network ...
-    not found" if one went in between), or inspects a container just made ("No such
-    object"). A new machine takes the entry, in Vagrant's host-wide index, of the
-    machine of its name in the same folder (another lab's node-2), which it must lock
-    ("Failed to lock new machine"). Another `up` works.
+    The docker provider inspects every network ("network ... not found" if one went
+    meanwhile) and a container just made ("No such object"); a new machine locks the
+    entry, in Vagrant's host-wide index, of the machine of its name in the same folder
+    (another lab's node-2: "Failed to lock new machine"). Another `up` works.
     """
     return _RACE.search(output) is not None
 
