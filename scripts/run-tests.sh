@@ -75,12 +75,13 @@ rc=0
 
 # The chapters-alone tests (each chapter first thing on bare nodes, lab `wsalone`)
 # mostly wait on the lab: they run beside the rest, on a lab of their own, once the
-# images both sides use are built, and the graded labs (labs/, unsolved then solved)
-# follow them on that lab, then the snapshot tests. Their report follows the main
-# one. The chapters use snapshots: a chapter whose starting state an earlier one
-# saved (05 after 04, 08 and 09 after 07) gets it restored, as a learner would; the
-# chapters that teach an installation (03 the swarm, 05 Gluster) still run it.
-# `down --snapshots` at the end removes them.
+# images both sides use are built, and the snapshot tests follow them on that lab,
+# then the graded labs (labs/, unsolved then solved; lab 09's solution changes the
+# roles, and a save right after they were put back can catch Swarm half-way through
+# a demotion). Their report follows the main one. The chapters use snapshots: a
+# chapter whose starting state an earlier one saved (05 after 04; 07 and 09 after 08)
+# gets it restored, as a learner would; the chapters that teach an installation (03
+# the swarm, 05 Gluster) still run it. `down --snapshots` at the end removes them.
 alone=tests/integration/test_chapters_alone.py
 graded=tests/integration/test_labs.py
 snapshots=tests/integration/test_snapshots.py
@@ -91,7 +92,7 @@ if [ $rc -eq 0 ] && [ -z "${WORKSHOP_TESTS_SERIAL:-}" ] && [ $# -eq 0 ]; then
   setsid bash -c '
     WORKSHOP_SNAPSHOTS=1 "$@" --junitxml=artifacts/junit-alone.xml '"$alone"'; alone_rc=$?
     WORKSHOP_LAB=wsalone WORKSHOP_SUBNET=192.168.62 \
-      "$@" --junitxml=artifacts/junit-labs.xml '"$graded $snapshots"'; labs_rc=$?
+      "$@" --junitxml=artifacts/junit-labs.xml '"$snapshots $graded"'; labs_rc=$?
     [ $alone_rc -eq 0 ] && [ $labs_rc -eq 0 ]' \
     run-alone "$BIN/pytest" "${pytest_args[@]}" >artifacts/chapters-alone.log 2>&1 &
   alone_pid=$!
