@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from workshop.cli_grade import add_grade
+from workshop.cli_snapshot import add_snapshot_parser, down_snapshots
 from workshop.errors import NodeUnreachable, ProviderError, UsageError, WorkshopError
 from workshop.facade import Lab
 from workshop.lab import Node, VagrantSource, find_project
@@ -251,6 +252,8 @@ def _cmd_down(args: argparse.Namespace) -> int:
         )
     else:
         print("The lab is gone: no machine, container, volume or network of it is left.")
+    if note := down_snapshots(lab.source, remove=args.snapshots):
+        print(note)
     return 0
 
 
@@ -302,6 +305,7 @@ def _add_down(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="keep the lab's package cache for the next `up` (node containers only)",
     )
+    down.add_argument("--snapshots", action="store_true", help="remove its snapshots too")
     down.set_defaults(func=_cmd_down)
 
 
@@ -359,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_down(sub)
     add_grade(sub)
+    add_snapshot_parser(sub)
     return parser
 
 

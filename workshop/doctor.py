@@ -210,6 +210,34 @@ def _disk(project: Path) -> Check:
     return Check("free disk", "ok", detail)
 
 
+#: Bytes of snapshots above which the doctor points at what frees them.
+SNAPSHOTS_WARN_BYTES = 20 * 10**9
+
+
+def _snapshots() -> Check:
+    """The disk the lab snapshots take (`workshop snapshot`), every lab's together."""
+    from workshop.errors import EngineError
+    from workshop.images import engine_client, engine_errors
+    from workshop.lab.snapshot_store import list_snapshots
+
+    try:
+        client = engine_client(timeout=15)
+        with engine_errors("listing the lab snapshots"):
+            found = list_snapshots(client)
+    except EngineError as exc:
+        return Check("snapshots", "warn", f"cannot tell: {exc.reason}", exc.hint)
+    if not found:
+        return Check("snapshots", "ok", "none saved")
+    size = sum(snap.size for snap in found)
+    labs = sorted({snap.lab for snap in found})
+    detail = f"{len(found)} saved ({'lab' if len(labs) == 1 else 'labs'} {', '.join(labs)}): "
+    detail += f"{size / 1e9:.1f} GB on disk (`workshop snapshot ls` lists them)"
+    if size < SNAPSHOTS_WARN_BYTES:
+        return Check("snapshots", "ok", detail)
+    fix = "`workshop snapshot rm NAME` (or `--all`) frees it; `workshop down --snapshots` too"
+    return Check("snapshots", "warn", detail, fix)
+
+
 def run_doctor(project: Path, settings: LabSettings) -> DoctorReport:
     """Run every check for this host and lab settings."""
     checks: list[Callable[[], Check]] = [
@@ -227,5 +255,6 @@ def run_doctor(project: Path, settings: LabSettings) -> DoctorReport:
         lambda: _kernel("vxlan", "overlay networks", "`modprobe vxlan`; overlay networks need it"),
         _fuse,
         lambda: _disk(project),
+        _snapshots,
     ]
     return DoctorReport(tuple(check() for check in checks))

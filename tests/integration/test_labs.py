@@ -43,11 +43,12 @@ def lab(lab_settings_env: str) -> Iterator[Lab]:
     lab = Lab.connect()
     lab.require("nodes")
     yield lab
-    # Lab 09's solution leaves a manager off and node-3 drained: give the tests that
-    # follow every node, active.
+    # Lab 09's solution leaves a manager off, node-3 a manager and drained: give the
+    # tests that follow every node, active, with the role the lab gives it.
     lab.require("nodes")
     for name in lab.names:
         steps.node_availability(lab, name, "active")
+    steps.swarm_roles(lab)
 
 
 def _run(*args: str, timeout: float = NOTEBOOK_TIMEOUT) -> subprocess.CompletedProcess[str]:

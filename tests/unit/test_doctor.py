@@ -29,6 +29,7 @@ def test_report_has_every_check_and_a_fix_for_each_problem() -> None:
         "kernel: vxlan",
         "kernel: fuse",
         "free disk",
+        "snapshots",
     ):
         assert wanted in names
     assert all(c.fix for c in report.checks if c.status != "ok")
@@ -52,3 +53,6 @@ def test_no_engine_is_a_finding_with_a_fix_not_an_exception(monkeypatch, tmp_pat
     image = report.get("node image")
     assert image.status == "warn" and image.detail.startswith("cannot tell: the Docker engine at")
     assert image.fix == START_ENGINE
+    snapshots = report.get("snapshots")
+    assert snapshots.status == "warn" and snapshots.detail.startswith("cannot tell: the Docker")
+    assert snapshots.fix == START_ENGINE

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "workshop.cli",
         "workshop.cli_grade",
+        "workshop.cli_snapshot",
         "workshop.bench",
         "workshop.dashboard.bench",
         "workshop.grading",

@@ -103,19 +103,19 @@ def test_a_stopped_machine_keeps_its_last_endpoint_and_key_paths(tmp_path):
 
 def test_another_labs_work_under_vagrant_up_is_worth_one_more_try() -> None:
     race = (DATA / "stderr-up-no-such-object.txt").read_text()
-    assert vagrant._docker_race(race)
+    assert vagrant._other_labs_work(race)
     # Vagrant lists every network, then inspects them all: one removed in between.
     gone = (DATA / "stderr-up-network-gone.txt").read_text()
-    assert vagrant._docker_race(gone)
+    assert vagrant._other_labs_work(gone)
     # The cause is in the message too, above the pages of JSON that follow it.
     message = str(ProviderError(["vagrant", "up"], 1, gone))
     assert "network wsgone not found" in message and "lines omitted" in message
     # A new machine whose index entry another lab's Vagrant held (recorded in CI).
     index = (DATA / "stderr-up-failed-to-lock-new-machine.txt").read_text()
-    assert vagrant._docker_race(index)
+    assert vagrant._other_labs_work(index)
     # A lock, or any other refusal, is not that race.
-    assert not vagrant._docker_race(LOCKED)
-    assert not vagrant._docker_race("The provider 'docker' could not be found.")
+    assert not vagrant._other_labs_work(LOCKED)
+    assert not vagrant._other_labs_work("The provider 'docker' could not be found.")
 
 
 class _Recorder:
@@ -162,3 +162,23 @@ def test_up_gives_up_after_its_tries_and_on_any_other_failure(
         with pytest.raises(ProviderError):
             source.create()
         assert calls.count("up") == tries
+
+
+def test_start_tries_again_when_another_labs_network_goes_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    # Powering a node on runs `vagrant up --no-provision`, which inspects every network.
+    gone = (DATA / "stderr-up-network-gone.txt").read_text()
+    monkeypatch.setattr(VagrantSource, "host_keys", property(lambda _: _Recorder()))
+    source = FakeVagrantSource(tmp_path, settings=LabSettings(provider="libvirt"))
+    source.execute = ScriptedCommand((1, "", gone), (0, "", ""))
+    source.start(["node-3"])
+    assert source.execute.calls == [["up", "--provider=libvirt", "--no-provision", "node-3"]] * 2
+    source.execute = ScriptedCommand((1, "", gone))
+    with pytest.raises(ProviderError, match="not found"):
+        source.start(["node-3"])
+    assert len(source.execute.calls) == vagrant.UP_TRIES
+    source.execute = ScriptedCommand((1, "", "The provider 'libvirt' could not be found."))
+    with pytest.raises(ProviderError):
+        source.start(["node-3"])
+    assert len(source.execute.calls) == 1

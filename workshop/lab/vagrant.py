@@ -3,12 +3,11 @@
 Runs ``vagrant`` in the project directory with the lab's settings in the
 environment, and reads the machines back from ``vagrant status --machine-readable``
 and ``vagrant ssh-config`` (for the docker provider, from the engine when it can:
-see :mod:`workshop.lab.engine_view`). Every call has a timeout; a command that
-Vagrant refuses because another Vagrant process holds a machine is tried again a
-few times (:data:`LOCK_RETRY_DELAYS`). ``vagrant`` runs in a process group of its
-own (:mod:`workshop.lab.host_command`): a timeout or Ctrl-C stops it and every
-process it started within about 2 s, and the next `up` repairs what it left half
-done.
+see :mod:`workshop.lab.engine_view`). Every call has a timeout; a command refused
+because another Vagrant process holds a machine is tried again a few times
+(:data:`LOCK_RETRY_DELAYS`), and an `up` that met another lab's work (:data:`UP_TRIES`).
+``vagrant`` runs in a process group of its own (:mod:`workshop.lab.host_command`): a
+timeout or Ctrl-C stops it and all it started within about 2 s.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -47,8 +47,7 @@ __all__ = ["VagrantSource", "resolve_provider"]
 QUERY_TIMEOUT = 120.0
 #: Seconds for `vagrant up` of the whole lab (image already built).
 UP_TIMEOUT = 1200.0
-#: Seconds for halt / destroy.
-POWER_TIMEOUT = 300.0
+POWER_TIMEOUT = 300.0  #: Seconds for halt / destroy.
 
 #: Seconds for one query of the Docker engine.
 ENGINE_TIMEOUT = 30
@@ -57,7 +56,7 @@ ENGINE_TIMEOUT = 30
 #: another Vagrant process held a machine's lock: six tries, 59 s of waiting at most.
 LOCK_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 30.0)
 
-#: How many times `workshop up` runs `vagrant up` when Docker loses an object under it.
+#: How many times `vagrant up` runs when another lab's work gets in its way.
 UP_TRIES = 3
 
 #: The lab name whose Vagrant state is the plain `.vagrant` folder.
@@ -256,19 +255,20 @@ class VagrantSource:
         return {machine_id for machine_id in map(self.machine_id, names) if machine_id}
 
     def up(self, names: Sequence[str] = (), progress: Progress = quiet) -> None:
-        """`vagrant up` the lab (or some machines of it)."""
+        """`vagrant up` the lab (or some machines of it), each machine at its lab address."""
         args = ["up", f"--provider={self.provider}", *names]
         # Machines of one lab come up at once: the docker provider runs them in parallel.
         self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+        self._repair_addresses(progress)
 
     def halt(self, names: Sequence[str], progress: Progress = quiet) -> None:
         """Power machines off (a clean shutdown)."""
         self.vagrant(["halt", *names], timeout=POWER_TIMEOUT, progress=progress)
 
     def start(self, names: Sequence[str], progress: Progress = quiet) -> None:
-        """Power machines on again, without provisioning."""
+        """Power machines on again, without provisioning (tried again as `create` is)."""
         args = ["up", f"--provider={self.provider}", "--no-provision", *names]
-        self.vagrant(args, timeout=UP_TIMEOUT, progress=progress)
+        _with_tries(partial(self.vagrant, args, UP_TIMEOUT, progress), progress, lambda: None)
         self._repair_addresses(progress)
         self.host_keys.record(names, progress=progress, missing_only=True)
 
@@ -303,20 +303,13 @@ class VagrantSource:
                 project=self.project_dir,
                 replace=self.replace,
             )
-        for attempt in range(1, UP_TRIES + 1):
-            try:
-                self.up(progress=progress)
-                self._repair_addresses(progress)
-                break
-            except WorkshopError as exc:
-                output = exc.stderr if isinstance(exc, ProviderError) else str(exc)
-                again = attempt < UP_TRIES and _docker_race(output)
-                if not existed:
-                    progress("`vagrant up` failed: removing what it created")
-                    self.remove(progress)
-                if not again:
-                    raise
-                progress("`vagrant up` met another lab's work under way: one more try")
+
+        def failed() -> None:
+            if not existed:
+                progress("`vagrant up` failed: removing what it created")
+                self.remove(progress)
+
+        _with_tries(lambda: self.up(progress=progress), progress, failed)
         self.host_keys.record(self.settings.node_names, progress=progress)
 
     def remove(self, progress: Progress = quiet) -> None:
@@ -360,25 +353,35 @@ _LOCKED = (
     "machine because it is locked",
     "another process is already executing an action on the machine",
 )
-#: What Docker says when Vagrant inspects an object removed a moment before, and what
-#: Vagrant says when another lab's Vagrant holds the index entry a new machine takes.
+#: What `vagrant up` says when another lab's work gets in its way (see below).
 _RACE = re.compile(
     r"No such (object|network|container)|network \S+ not found|Failed to lock new machine"
 )
 
 
-def _docker_race(output: str) -> bool:
+def _with_tries(
+    action: Callable[[], object], progress: Progress, failed: Callable[[], None]
+) -> None:
+    """``action`` (a `vagrant up`) up to UP_TRIES times while another lab's work fails it."""
+    for attempt in range(1, UP_TRIES + 1):
+        try:
+            action()
+            return
+        except WorkshopError as exc:
+            output = exc.stderr if isinstance(exc, ProviderError) else str(exc)
+            failed()
+            if attempt == UP_TRIES or not _other_labs_work(output):
+                raise
+            progress("`vagrant up` met another lab's work under way: one more try")
+
+
+def _other_labs_work(output: str) -> bool:
     """Whether `vagrant up` failed on another lab's work at that very moment.
 
-    Right after leftovers go, or while another lab's machines and networks come and
-    go, the docker provider now and then inspects a container or network that is
-    gone: it lists every network, then inspects them all ("network ... not found"),
-    or inspects a container it just made ("No such object"). And Vagrant gives a
-    machine made for the first time the entry, in its host-wide machine index, of a
-    machine with the same name in the same folder (another lab's node-2 for this
-    lab's node-2), which it must lock: while the other lab's Vagrant holds it, the
-    new machine fails ("Failed to lock new machine"). Another `up` on a clean slate
-    works.
+    The docker provider inspects every network ("network ... not found" if one went
+    meanwhile) and a container just made ("No such object"); a new machine locks the
+    entry, in Vagrant's host-wide index, of the machine of its name in the same folder
+    (another lab's node-2: "Failed to lock new machine"). Another `up` works.
     """
     return _RACE.search(output) is not None
 

@@ -13,6 +13,7 @@ error here, by what went wrong: no answer (:class:`NodeUnreachable`), a refused 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -47,6 +48,13 @@ KEEPALIVE = 10
 # Errors that mean "the connection is gone (or never came)" rather than "the command
 # failed". Socket errors, timeouts and paramiko's NoValidConnectionsError are OSErrors.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, paramiko.SSHException)
+
+# paramiko's transport thread logs a handshake that failed (a node still booting: "Error
+# reading SSH protocol banner") with its traceback. The kit reports that failure itself
+# (NodeUnreachable, or a wait that tries again): a handler on paramiko's logger keeps
+# Python's last-resort handler from printing the traceback on stderr. A program that
+# configures logging still sees the records through its own handlers.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 #: Makes a Fabric connection: ``Connection`` itself, or a stand-in in tests.
 ConnectionFactory = Callable[..., Connection]

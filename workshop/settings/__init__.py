@@ -50,11 +50,13 @@ __all__ = [
     "RANGES",
     "REPLACE_ENV",
     "SETTINGS_FILE",
+    "SNAPSHOTS_ENV",
     "Host",
     "LabSettings",
     "NodeFlags",
     "Provider",
     "replace_requested",
+    "snapshots_requested",
 ]
 
 Provider = Literal["docker", "virtualbox", "libvirt", "auto"]
@@ -329,13 +331,35 @@ _YES = ("1", "yes", "true")
 _NO = ("", "0", "no", "false")
 
 
+def _switch(env: Mapping[str, str], var: str, default: bool, on: str, off: str) -> bool:
+    """A yes/no variable: 1/yes/true or 0/no/false (unset or empty: ``default``)."""
+    value = env.get(var, "").strip().lower()
+    if not value:
+        return default
+    if value not in _YES + _NO:
+        choices = f"1 ({on}{', the default' if default else ''}) or 0 ({off}"
+        raise UsageError(f"{var}={value!r}: use {choices}{'' if default else ', the default'})")
+    return value in _YES
+
+
 def replace_requested(env: Mapping[str, str] = os.environ) -> bool:
     """Whether ``WORKSHOP_REPLACE`` asks `up` to replace another folder's lab of this name.
 
     Raises:
         UsageError: The variable is set to something other than 1/yes/true or 0/no/false.
     """
-    value = env.get(REPLACE_ENV, "").strip().lower()
-    if value not in _YES + _NO:
-        raise UsageError(f"{REPLACE_ENV}={value!r}: use 1 (replace) or 0 (refuse, the default)")
-    return value in _YES
+    return _switch(env, REPLACE_ENV, False, "replace", "refuse")
+
+
+#: Whether ``lab.require`` restores a state from its snapshot, and saves the states
+#: chapters start from (docker provider labs only; 0 turns it off).
+SNAPSHOTS_ENV = "WORKSHOP_SNAPSHOTS"
+
+
+def snapshots_requested(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``WORKSHOP_SNAPSHOTS`` lets ``require`` use snapshots (the default).
+
+    Raises:
+        UsageError: The variable is set to something other than 1/yes/true or 0/no/false.
+    """
+    return _switch(env, SNAPSHOTS_ENV, True, "use snapshots", "always run the steps")

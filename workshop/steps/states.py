@@ -12,13 +12,14 @@ runs the steps of those that are missing, so any chapter can start from any lab.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from workshop.errors import NodeUnreachable, NotConverged, UsageError, WorkshopError
-from workshop.progress import Progress, quiet
+from workshop.progress import Progress, poll_until, quiet
 from workshop.remote import RemoteLab
-from workshop.steps.apt import install_packages
+from workshop.steps.apt import apt_cache, install_packages
 from workshop.steps.docker import docker_versions, install_docker
 from workshop.steps.firewall import firewall, firewall_ok
 from workshop.steps.gluster import gluster_ok, gluster_volume
@@ -29,7 +30,16 @@ from workshop.steps.roles import swarm_roles
 from workshop.steps.stack import stack_converged, stack_deploy
 from workshop.steps.swarm import swarm_healthy, swarm_init, swarm_join, swarm_wait
 
-__all__ = ["STATES", "STATE_NAMES", "State", "require", "state_named"]
+__all__ = [
+    "STATES",
+    "STATE_NAMES",
+    "State",
+    "lab_state",
+    "last_state",
+    "require",
+    "state_named",
+    "wait_for_state",
+]
 
 Step = Callable[[RemoteLab, Progress], StepResult]
 Check = Callable[[RemoteLab], bool]
@@ -172,6 +182,21 @@ def state_named(name: str) -> State:
     raise UsageError.choice("lab state", name, STATE_NAMES)
 
 
+def last_state(states: Sequence[str]) -> str:
+    """The latest of ``states`` in :data:`STATES`' order (the one ``require`` goes to).
+
+    Raises:
+        UsageError: No state, or an unknown one.
+    """
+    if not states:
+        raise UsageError(f"name at least one lab state; valid states are: {', '.join(STATE_NAMES)}")
+    for name in states:
+        if not isinstance(name, str):
+            raise UsageError.choice("lab state", name, STATE_NAMES)
+        state_named(name)
+    return max(states, key=STATE_NAMES.index)
+
+
 def _safe_check(state: State, lab: RemoteLab) -> bool:
     """A check that cannot answer (a node does not respond) counts as not reached."""
     try:
@@ -196,13 +221,7 @@ def require(lab: RemoteLab, *states: str, progress: Progress = quiet) -> Require
         UsageError: No state, or an unknown one (checked before anything runs).
         NotConverged: A state's steps ran but its check still fails.
     """
-    if not states:
-        raise UsageError(f"name at least one lab state; valid states are: {', '.join(STATE_NAMES)}")
-    for name in states:
-        if not isinstance(name, str):
-            raise UsageError.choice("lab state", name, STATE_NAMES)
-        state_named(name)
-    last = max(STATE_NAMES.index(name) for name in states)
+    last = STATE_NAMES.index(last_state(states))
     started = time.monotonic()
     outcomes = []
     prefetched = False
@@ -226,3 +245,60 @@ def require(lab: RemoteLab, *states: str, progress: Progress = quiet) -> Require
             )
         outcomes.append(StateOutcome(state.name, reached=True, steps=results))
     return RequireReport(tuple(states), tuple(outcomes), time.monotonic() - started)
+
+
+def lab_state(lab: RemoteLab) -> str:
+    """The last state of :data:`STATES` that holds, with all before it ("" if none)."""
+    reached = ""
+    for state in STATES:
+        if not _safe_check(state, lab):
+            break
+        reached = state.name
+    return reached
+
+
+#: Seconds a state may take to hold again by itself after the nodes start: a node
+#: lets no one log in until its boot has mounted its file systems, and a swarm
+#: elects its leader after its managers' engines start. The boot tried the Gluster
+#: mount before the engine started; when the volume's bricks were not all online
+#: yet, the mount failed and only the step mounts it again: no use waiting long.
+GRACE = {"nodes": 180.0, "docker": 120.0, "swarm": 120.0, "gluster": 1.0}
+#: The same for the other states, which hold once their services run.
+DEFAULT_GRACE = 20.0
+#: The states ``wait_for_state`` sees to first, in this order; the others follow in
+#: :data:`STATES`' order. The Gluster volume needs only the nodes and glusterd.
+BOOT_ORDER = {"nodes": 0, "gluster": 1}
+
+
+def wait_for_state(lab: RemoteLab, name: str, progress: Progress = quiet) -> None:
+    """Wait until every state up to ``name`` holds again (the nodes just started).
+
+    A state that does not come back by itself within its grace (:data:`GRACE`) gets
+    its steps run (the states before it hold): a Gluster mount that the node's boot
+    tried before the volume's bricks were online is mounted again, for example. That
+    mount is seen to first (:data:`BOOT_ORDER`): the swarm's managers elect their
+    leader meanwhile, and tasks that keep data on the volume start on their first try.
+
+    Raises:
+        WorkshopError: A state's steps failed (the message says which and why).
+    """
+    wanted = STATES[: [s.name for s in STATES].index(name) + 1]
+    for state in sorted(wanted, key=lambda s: BOOT_ORDER.get(s.name, len(BOOT_ORDER))):
+        progress(f"Waiting for {state.name}: {state.description}")
+        try:
+            poll_until(
+                partial(_safe_check, state, lab),
+                bool,
+                timeout=GRACE.get(state.name, DEFAULT_GRACE),
+                interval=0.5,
+                what=f"the {state.name} state ({state.description})",
+                describe=lambda held: "holds" if held else "does not hold yet",
+            )
+        except NotConverged:
+            progress(f"{state.name} did not come back by itself: running its steps")
+            for step in state.steps:  # idempotent: each does only what is missing
+                step(lab, progress)
+        if state.name == "nodes":
+            # The nodes' apt goes through the lab's package cache, a container of this
+            # host's that a fresh `up` may not have started yet: later chapters install.
+            apt_cache(lab, progress)
